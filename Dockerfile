@@ -1,0 +1,27 @@
+# Multi-stage image: build the venv and the index, then copy them into a slim runtime as a non-root user.
+FROM python:3.11-slim AS build
+RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libgomp1 \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY knowledge ./knowledge
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
+# The index is built at image build time (same command as `make build`).
+ENV FAQBOT_KNOWLEDGE_DIR=/app/knowledge FAQBOT_INDEX_DIR=/app/index
+RUN /opt/venv/bin/faqbot build --fresh && rm -f /app/index/embeddings.npz
+
+FROM python:3.11-slim
+RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
+    && rm -rf /var/lib/apt/lists/* \
+    && useradd --create-home --uid 10001 faqbot
+COPY --from=build /opt/venv /opt/venv
+COPY --from=build --chown=faqbot:faqbot /app /app
+WORKDIR /app
+USER faqbot
+ENV PATH=/opt/venv/bin:$PATH \
+    FAQBOT_KNOWLEDGE_DIR=/app/knowledge \
+    FAQBOT_INDEX_DIR=/app/index \
+    FAQBOT_ALLOW_REBUILD=false
+# The terminal chat is the main job until the web server lands; `docker run -it IMAGE`.
+CMD ["faqbot", "chat"]

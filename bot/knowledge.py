@@ -1,0 +1,224 @@
+"""Load and validate the FAQ corpus kept as YAML in ``knowledge/``.
+
+Every failure names the file and, where there is one, the entry, so an editor
+can fix the data without reading code.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+Audience = Literal["buyer", "provider", "both"]
+AUDIENCES: tuple[str, ...] = ("buyer", "provider", "both")
+SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MIN_ALTERNATES, MAX_ALTERNATES = 3, 8
+
+
+class KnowledgeError(ValueError):
+    """The knowledge files are invalid; the message names file and entry."""
+
+
+@dataclass(frozen=True)
+class FaqEntry:
+    id: str
+    category: str
+    audience: Audience
+    question: str
+    answer: str
+    updated: str  # "YYYY-MM-DD HH:MM:SS" as in the source
+    alternates: tuple[str, ...]
+    source_file: str
+
+    @property
+    def updated_date(self) -> str:
+        return self.updated[:10]
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A place where the source FAQ contradicts itself; the bot states both figures."""
+
+    id: str
+    entries: tuple[str, ...]
+    note: str
+
+
+@dataclass(frozen=True)
+class SmalltalkIntent:
+    id: str
+    reply: str
+    patterns: tuple[str, ...]
+
+
+@dataclass
+class KnowledgeBase:
+    entries: list[FaqEntry]
+    conflicts: list[Conflict] = field(default_factory=list)
+    smalltalk: list[SmalltalkIntent] = field(default_factory=list)
+    out_of_scope: list[str] = field(default_factory=list)
+    user_dict: list[str] = field(default_factory=list)
+    synonyms: dict[str, str] = field(default_factory=dict)
+    other_platforms: list[str] = field(default_factory=list)
+    neutral_words: list[str] = field(default_factory=list)
+    content_hash: str = ""
+
+    def __post_init__(self) -> None:
+        self.by_id = {e.id: e for e in self.entries}
+
+    def conflicts_for(self, entry_id: str) -> list[Conflict]:
+        return [c for c in self.conflicts if entry_id in c.entries]
+
+    @property
+    def categories(self) -> list[str]:
+        return list(dict.fromkeys(e.category for e in self.entries))
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise KnowledgeError(f"{path}: not valid YAML: {exc}") from exc
+    except OSError as exc:
+        raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
+
+
+def _require_str(raw: dict[str, Any], key: str, where: str) -> str:
+    value = raw.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise KnowledgeError(f"{where}: field '{key}' is missing or empty")
+    return value.strip()
+
+
+def _load_category(path: Path) -> list[FaqEntry]:
+    doc = _read_yaml(path)
+    if not isinstance(doc, dict):
+        raise KnowledgeError(f"{path}: expected a mapping with 'category', 'updated' and 'entries'")
+    category = _require_str(doc, "category", str(path))
+    updated = str(doc.get("updated") or "").strip()
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", updated):
+        raise KnowledgeError(f"{path}: field 'updated' must start with YYYY-MM-DD, got {updated!r}")
+    raw_entries = doc.get("entries")
+    if not isinstance(raw_entries, list) or not raw_entries:
+        raise KnowledgeError(f"{path}: 'entries' must be a non-empty list")
+    entries = []
+    for n, raw in enumerate(raw_entries, 1):
+        if not isinstance(raw, dict):
+            raise KnowledgeError(f"{path}: entry #{n} is not a mapping")
+        entry_id = raw.get("id")
+        where = f"{path}: entry #{n} ({entry_id or 'no id'})"
+        entry_id = _require_str(raw, "id", where)
+        if not SLUG_RE.match(entry_id):
+            raise KnowledgeError(f"{where}: id must be a lowercase slug like 'refund-rules'")
+        audience = _require_str(raw, "audience", where)
+        if audience not in AUDIENCES:
+            raise KnowledgeError(f"{where}: audience must be one of {AUDIENCES}, got {audience!r}")
+        alternates = raw.get("alternates") or []
+        if not isinstance(alternates, list) or not all(isinstance(a, str) and a.strip() for a in alternates):
+            raise KnowledgeError(f"{where}: 'alternates' must be a list of non-empty strings")
+        if not MIN_ALTERNATES <= len(alternates) <= MAX_ALTERNATES:
+            raise KnowledgeError(f"{where}: needs {MIN_ALTERNATES}-{MAX_ALTERNATES} alternates, has {len(alternates)}")
+        entries.append(
+            FaqEntry(
+                id=entry_id,
+                category=category,
+                audience=audience,  # type: ignore[arg-type]
+                question=_require_str(raw, "question", where),
+                answer=_require_str(raw, "answer", where),
+                updated=updated,
+                alternates=tuple(a.strip() for a in alternates),
+                source_file=path.name,
+            )
+        )
+    return entries
+
+
+def _load_conflicts(path: Path, ids: set[str]) -> list[Conflict]:
+    if not path.exists():
+        return []
+    doc = _read_yaml(path) or {}
+    out = []
+    for n, raw in enumerate(doc.get("conflicts") or [], 1):
+        where = f"{path}: conflict #{n} ({raw.get('id', 'no id')})"
+        entries = tuple(raw.get("entries") or ())
+        unknown = [e for e in entries if e not in ids]
+        if not entries or unknown:
+            raise KnowledgeError(f"{where}: 'entries' must list known FAQ ids; unknown: {unknown}")
+        out.append(Conflict(id=_require_str(raw, "id", where), entries=entries, note=_require_str(raw, "note", where)))
+    return out
+
+
+def _load_smalltalk(path: Path) -> list[SmalltalkIntent]:
+    if not path.exists():
+        return []
+    doc = _read_yaml(path) or {}
+    out = []
+    for n, raw in enumerate(doc.get("intents") or [], 1):
+        where = f"{path}: intent #{n} ({raw.get('id', 'no id')})"
+        patterns = tuple(str(p) for p in raw.get("patterns") or ())
+        if not patterns:
+            raise KnowledgeError(f"{where}: 'patterns' is empty")
+        out.append(SmalltalkIntent(_require_str(raw, "id", where), _require_str(raw, "reply", where), patterns))
+    return out
+
+
+def _load_out_of_scope(path: Path) -> list[str]:
+    if not path.exists():
+        return []
+    doc = _read_yaml(path) or {}
+    return [str(x["text"]) for x in doc.get("examples") or [] if str(x.get("text", "")).strip()]
+
+
+def _load_lexicon(path: Path) -> tuple[list[str], dict[str, str], list[str], list[str]]:
+    if not path.exists():
+        return [], {}, [], []
+    doc = _read_yaml(path) or {}
+    words = [str(w) for w in doc.get("words") or []]
+    synonyms: dict[str, str] = {}
+    for canonical, variants in (doc.get("synonyms") or {}).items():
+        for v in variants or []:
+            synonyms[str(v)] = str(canonical)
+    platforms = [str(p) for p in doc.get("other_platforms") or []]
+    return words, synonyms, platforms, [str(w) for w in doc.get("neutral_words") or []]
+
+
+def load_knowledge(root: Path) -> KnowledgeBase:
+    """Read every file under ``root`` and validate it as a whole."""
+    faq_dir = root / "faq"
+    files = sorted(faq_dir.glob("*.yaml"))
+    if not files:
+        raise KnowledgeError(f"{faq_dir}: no FAQ files (*.yaml) found")
+    entries: list[FaqEntry] = []
+    seen: dict[str, str] = {}
+    seen_q: dict[str, str] = {}
+    for path in files:
+        for e in _load_category(path):
+            if e.id in seen:
+                raise KnowledgeError(f"{path}: entry {e.id}: duplicate id (also in {seen[e.id]})")
+            if e.question in seen_q:
+                raise KnowledgeError(f"{path}: entry {e.id}: duplicate question (also {seen_q[e.question]})")
+            seen[e.id] = path.name
+            seen_q[e.question] = e.id
+            entries.append(e)
+    ids = set(seen)
+    words, synonyms, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
+    digest = hashlib.sha256()
+    for path in sorted(root.rglob("*.yaml")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    return KnowledgeBase(
+        entries=entries,
+        conflicts=_load_conflicts(root / "conflicts.yaml", ids),
+        smalltalk=_load_smalltalk(root / "smalltalk.yaml"),
+        out_of_scope=_load_out_of_scope(root / "out_of_scope.yaml"),
+        user_dict=words,
+        synonyms=synonyms,
+        other_platforms=platforms,
+        neutral_words=neutral,
+        content_hash=digest.hexdigest()[:16],
+    )

@@ -1,0 +1,225 @@
+"""Text normalisation and tokenisation shared by queries and documents.
+
+Both sides go through the same steps, so a traditional-character, full-width or
+typo'd question meets the FAQ on equal terms:
+
+1. Unicode NFKC (full-width → half-width letters, digits and punctuation), lower case;
+2. control characters removed, whitespace collapsed;
+3. traditional → simplified Chinese (OpenCC ``t2s``);
+4. jieba word segmentation with the domain dictionary from ``knowledge/lexicon.yaml``;
+5. synonyms rewritten to their canonical term (退钱 → 退款);
+6. character bigrams of the CJK text added, so typos and unknown words still overlap.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bot.knowledge import KnowledgeBase
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\ufeff]")
+_SPACE = re.compile(r"\s+")
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
+# Function words and question particles that carry no topic.
+STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "么",
+        "嘛",
+        "是",
+        "我",
+        "你",
+        "您",
+        "他",
+        "她",
+        "它",
+        "我们",
+        "你们",
+        "在",
+        "有",
+        "和",
+        "与",
+        "及",
+        "或",
+        "都",
+        "也",
+        "就",
+        "还",
+        "要",
+        "会",
+        "能",
+        "可以",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "什么",
+        "哪些",
+        "哪个",
+        "多少",
+        "多久",
+        "为什么",
+        "是否",
+        "请问",
+        "一下",
+        "一个",
+        "这个",
+        "那个",
+        "这",
+        "那",
+        "个",
+        "把",
+        "被",
+        "给",
+        "让",
+        "对",
+        "从",
+        "到",
+        "于",
+        "为",
+        "以",
+        "之",
+        "而",
+        "但",
+        "如果",
+        "因为",
+        "所以",
+        "啥",
+        "咋",
+        "么样",
+        "嗯",
+        "哦",
+        "喔",
+        "呃",
+        "?",
+        "!",
+        ",",
+        ".",
+        "、",
+        "，",
+        "。",
+        "？",
+        "！",
+        "：",
+        "；",
+        "“",
+        "”",
+        "‘",
+        "’",
+        "（",
+        "）",
+        "(",
+        ")",
+        "[",
+        "]",
+        "【",
+        "】",
+        "《",
+        "》",
+        "-",
+        "—",
+        "~",
+        "…",
+        "/",
+        "\\",
+        "|",
+    ]
+)
+
+_jieba_log_quiet = False
+
+
+def clean_text(text: str) -> str:
+    """NFKC, lower case, no control characters, single spaces."""
+    text = unicodedata.normalize("NFKC", text)
+    text = _CONTROL.sub(" ", text)
+    return _SPACE.sub(" ", text).strip().lower()
+
+
+def has_control_chars(text: str) -> bool:
+    return bool(_CONTROL.search(text.replace("\n", "").replace("\r", "").replace("\t", "")))
+
+
+class Normalizer:
+    """Callable pipeline; heavy parts (OpenCC, jieba dictionary) load on first use."""
+
+    def __init__(
+        self,
+        user_words: Iterable[str] = (),
+        synonyms: dict[str, str] | None = None,
+        neutral_words: Iterable[str] = (),
+    ) -> None:
+        self.user_words = list(user_words)
+        self.synonyms = {clean_text(k): clean_text(v) for k, v in (synonyms or {}).items()}
+        neutral = sorted({clean_text(w) for w in neutral_words if w.strip()}, key=len, reverse=True)
+        self._neutral = re.compile("|".join(map(re.escape, neutral))) if neutral else None
+
+    @classmethod
+    def for_knowledge(cls, kb: KnowledgeBase) -> Normalizer:
+        """The normaliser configured by ``knowledge/lexicon.yaml``."""
+        return cls(kb.user_dict, kb.synonyms, kb.neutral_words)
+
+    @cached_property
+    def _t2s(self):  # type: ignore[no-untyped-def]
+        import opencc
+
+        return opencc.OpenCC("t2s")
+
+    @cached_property
+    def _jieba(self):  # type: ignore[no-untyped-def]
+        global _jieba_log_quiet
+        import jieba
+
+        if not _jieba_log_quiet:
+            jieba.setLogLevel(logging.WARNING)
+            _jieba_log_quiet = True
+        tok = jieba.Tokenizer()
+        for w in [*self.user_words, *self.synonyms.keys(), *self.synonyms.values()]:
+            w = clean_text(w)
+            if len(w) >= 2 and " " not in w:
+                tok.add_word(w, freq=200000)
+        return tok
+
+    def warm_up(self) -> None:
+        self._t2s.convert("預熱")
+        self._jieba.lcut("预热")
+
+    def text(self, text: str) -> str:
+        """Normalised surface text: NFKC, lower case, simplified characters."""
+        return str(self._t2s.convert(clean_text(text)))
+
+    def matching_text(self, text: str) -> str:
+        """What the encoder and the lexical index see: ``text`` without the neutral words."""
+        norm = self.text(text)
+        if self._neutral is not None:
+            stripped = _SPACE.sub(" ", self._neutral.sub(" ", norm)).strip()
+            norm = stripped or norm
+        return norm
+
+    def tokens(self, text: str) -> list[str]:
+        """Words (synonyms mapped) plus CJK character bigrams; stopwords dropped."""
+        norm = self.matching_text(text)
+        words = []
+        for w in self._jieba.lcut(norm):
+            w = w.strip()
+            if not w or w in STOPWORDS:
+                continue
+            words.append(self.synonyms.get(w, w))
+        # Characters of words that jieba kept whole still contribute through bigrams.
+        bigrams: list[str] = []
+        for run in _CJK.findall(norm):
+            bigrams.extend(run[i : i + 2] for i in range(len(run) - 1))
+        return words + [f"#{b}" for b in bigrams]

