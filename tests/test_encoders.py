@@ -92,3 +92,25 @@ def test_sentence_transformers_missing_model_gives_a_clear_error(
     enc = SentenceTransformerEncoder(str(tmp_path / "no-such-model"))
     with pytest.raises(EncoderError, match="could not be loaded"):
         enc.warm_up()
+
+
+@pytest.mark.integration
+def test_sentence_transformers_backend_end_to_end(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Build a real index with the sentence-transformers backend and answer through it (mechanics only)."""
+    from bot.engine import AnswerEngine
+    from bot.index import read_manifest
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    settings = Settings(
+        encoder="sentence-transformers",
+        st_model=str(_gt_model_path()),
+        st_query_prefix="",
+        st_passage_prefix="",
+        index_dir=tmp_path,
+    )
+    engine = AnswerEngine.from_settings(settings)
+    manifest = read_manifest(tmp_path)
+    assert manifest is not None and manifest["encoder"].startswith("sentence-transformers/")
+    assert manifest["dimension"] == 384
+    reply = engine.answer("镜像如何下载？")  # the source question itself: lexical evidence alone finds it
+    assert reply.kind == "faq" and reply.faq is not None and reply.faq.id == "image-download"
