@@ -53,6 +53,21 @@ class RuleHandler(Protocol):
 class Candidate:
     entry: FaqEntry
     score: float
+    answer_group: int  # entries whose answers repeat each other share a group
+    answer_score: float  # probability that this candidate's *answer* is right: the sum over its group
+
+
+def distinct_answers(candidates: list[Candidate], limit: int, min_score: float = 0.0) -> list[Candidate]:
+    """Up to ``limit`` candidates with different answers (a user is never asked to pick between twins)."""
+    out: list[Candidate] = []
+    groups: set[int] = set()
+    for c in candidates:
+        if len(out) == limit:
+            break
+        if c.score >= min_score and c.answer_group not in groups:
+            groups.add(c.answer_group)
+            out.append(c)
+    return out
 
 
 class AnswerEngine:
@@ -100,7 +115,7 @@ class AnswerEngine:
     # ------------------------------------------------------------------ retrieval
 
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
-        """All entries, best first, with calibrated confidence; equivalent answers collapsed."""
+        """All entries, best first, with calibrated confidence."""
         qvec = self.encoder.encode_queries([self.normalizer.matching_text(message)])[0]
         tokens = self.normalizer.tokens(message)
         idx = self.index
@@ -119,14 +134,17 @@ class AnswerEngine:
         if audience in ("buyer", "provider"):
             mismatch = (self._audience != audience) & (self._audience != "both")
             scores = np.where(mismatch, scores * AUDIENCE_MISMATCH_FACTOR, scores)
-        out, seen = [], set()
-        for k in np.argsort(-scores, kind="stable"):
-            canon = int(self._canonical[k])
-            if canon in seen:
-                continue
-            seen.add(canon)
-            out.append(Candidate(self.kb.entries[int(k)], float(np.clip(scores[k], 0.0, 1.0))))
-        return out
+        # Twins are mutually exclusive labels for one answer, so their probabilities add up.
+        group_scores = np.bincount(self._canonical, weights=scores, minlength=len(scores))
+        return [
+            Candidate(
+                self.kb.entries[k],
+                float(np.clip(scores[k], 0.0, 1.0)),
+                int(self._canonical[k]),
+                float(np.clip(group_scores[self._canonical[k]], 0.0, 1.0)),
+            )
+            for k in map(int, np.argsort(-scores, kind="stable"))
+        ]
 
     # ------------------------------------------------------------------ answering
 
@@ -195,33 +213,33 @@ class AnswerEngine:
     def _decide(self, q: str, ranked: list[Candidate]) -> Reply:
         top = ranked[0]
         s = self.settings
-        if top.score >= s.answer_threshold:
+        if top.answer_score >= s.answer_threshold:
             related = [self._suggestion(c) for c in ranked[1 : 1 + MAX_OPTIONS]]
             return self._faq_reply(q, top, related)
-        if top.score >= s.clarify_threshold:
-            options = [c for c in ranked[:MAX_OPTIONS] if c.score >= RELATED_MIN_SCORE]
+        if top.answer_score >= s.clarify_threshold:
+            options = distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)
             if len(options) < 2:
-                options = ranked[:2]
+                options = distinct_answers(ranked, 2)
             lines = "\n".join(f"{i}. {c.entry.question}" for i, c in enumerate(options, 1))
             return Reply(
                 q=q,
                 kind="clarify",
                 text=f"您是想问：\n\n{lines}\n\n请点选一个问题，或换个说法再问我一次。",
-                score=top.score,
+                score=top.answer_score,
                 suggestions=[self._suggestion(c) for c in options],
                 reason="ambiguous",
             )
         return self._fallback(q, ranked, "low_confidence", "抱歉，这个问题我在云市场常见问题里没有找到答案。")
 
     def _fallback(self, q: str, ranked: list[Candidate], reason: str, opening: str) -> Reply:
-        related = [self._suggestion(c) for c in ranked[:MAX_OPTIONS] if c.score >= RELATED_MIN_SCORE]
+        related = [self._suggestion(c) for c in distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)]
         text = opening + "如需帮助，请点击“转人工”联系人工客服（也可拨打 4009100100）"
         text += (
             "。"
             if not related
             else "，或看看这些相关问题是否有帮助：\n\n" + "\n".join(f"- {r.question}" for r in related)
         )
-        return Reply(q=q, kind="fallback", text=text, score=ranked[0].score, suggestions=related, reason=reason)
+        return Reply(q=q, kind="fallback", text=text, score=ranked[0].answer_score, suggestions=related, reason=reason)
 
     def _faq_reply(self, q: str, top: Candidate, related: list[Suggestion]) -> Reply:
         entry = top.entry
@@ -234,7 +252,7 @@ class AnswerEngine:
             kind="faq",
             text=text,
             faq=FaqRef(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date),
-            score=top.score,
+            score=top.answer_score,
             suggestions=related,
             conflicts=notes,
             reason="confident",

@@ -9,6 +9,9 @@ typo'd question meets the FAQ on equal terms:
 4. jieba word segmentation with the domain dictionary from ``knowledge/lexicon.yaml``;
 5. synonyms rewritten to their canonical term (退钱 → 退款);
 6. character bigrams of the CJK text added, so typos and unknown words still overlap.
+
+(Pinyin syllable bigrams for homophone typos were measured and dropped: typo questions
+were already at 100% on the held-out set, and out-of-scope recall fell by 2–4 points.)
 """
 
 from __future__ import annotations
@@ -221,5 +224,5 @@ class Normalizer:
         # Characters of words that jieba kept whole still contribute through bigrams.
         bigrams: list[str] = []
         for run in _CJK.findall(norm):
-            bigrams.extend(run[i : i + 2] for i in range(len(run) - 1))
-        return words + [f"#{b}" for b in bigrams]
+            bigrams.extend(f"#{run[i : i + 2]}" for i in range(len(run) - 1))
+        return words + bigrams
