@@ -19,6 +19,11 @@ from tests.conftest import DEV_SET
 pytestmark = pytest.mark.slow
 HOLDOUT = DEV_SET.parent / "holdout_queries.jsonl"
 SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(HOLDOUT, id="holdout")]
+# Floors about one point under what the current build measures (dev: 97.7 / 100 / 98.3; holdout: 98.1 / 99.2 / 96.0).
+FLOORS = {
+    "dev_queries.jsonl": {"top1": 0.965, "top3": 0.99, "oos_recall": 0.95},
+    "holdout_queries.jsonl": {"top1": 0.97, "top3": 0.98, "oos_recall": 0.92},
+}
 
 
 @pytest.mark.parametrize("path", SETS)
@@ -41,8 +46,7 @@ def test_quality_floors(engine: AnswerEngine, path) -> None:  # type: ignore[no-
     cases = read_cases(path)
     replies = [engine.answer(c.q, c.context) for c in cases]
     m = evaluate(cases, replies, {e.question: e.category for e in engine.kb.entries}).metrics()
-    assert m["top1"] >= 0.95, m
-    assert m["top3"] >= 0.98, m
-    assert m["oos_recall"] >= 0.90, m
+    for metric, floor in FLOORS[path.name].items():
+        assert m[metric] >= floor, (metric, m)
     assert m["false_fallback_rate"] <= 0.02, m
     assert m["answered_wrong"] <= 0.03, m
