@@ -94,7 +94,8 @@ from bot.settings import Settings
 t0 = time.perf_counter()
 s = Settings()
 kb = load_knowledge(s.knowledge_dir)
-built = build_index(kb, make_encoder(s), Normalizer.for_knowledge(kb), Path(sys.argv[1]), use_cache=False)
+out = Path(sys.argv[1])
+built = build_index(kb, make_encoder(s), Normalizer.for_knowledge(kb, out), out, use_cache=False)
 print(json.dumps({"seconds": time.perf_counter() - t0, "vectors": built.manifest["vectors"],
                   "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """

@@ -102,7 +102,7 @@ def build(
             built = build_index(
                 kb,
                 enc,
-                Normalizer.for_knowledge(kb),
+                Normalizer.for_knowledge(kb, settings.index_dir),
                 settings.index_dir,
                 settings.index_type,
                 report,

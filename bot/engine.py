@@ -103,7 +103,7 @@ class AnswerEngine:
         """Load knowledge, pick the encoder, load the index (rebuilding it if missing or stale)."""
         kb = load_knowledge(settings.knowledge_dir)
         encoder = make_encoder(settings)
-        normalizer = Normalizer.for_knowledge(kb)
+        normalizer = Normalizer.for_knowledge(kb, settings.index_dir)
         index = ensure_index(settings, kb, encoder, normalizer, progress)
         return cls(settings, kb, encoder, normalizer, index, rules)
 
@@ -285,7 +285,7 @@ def ensure_index(
     progress: Progress | None = None,
 ) -> BuiltIndex:
     """Load the index; rebuild it when missing, stale or corrupt, unless rebuilds are off."""
-    expected = expected_manifest(kb, encoder, settings.index_type)
+    expected = expected_manifest(kb, encoder, normalizer, settings.index_type)
     try:
         reason = stale_reason(read_manifest(settings.index_dir), expected)
         if reason is None:

@@ -65,10 +65,11 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def expected_manifest(kb: KnowledgeBase, encoder: Encoder, index_type: str) -> dict[str, Any]:
+def expected_manifest(kb: KnowledgeBase, encoder: Encoder, normalizer: Normalizer, index_type: str) -> dict[str, Any]:
     return {
         "format": FORMAT_VERSION,
         "encoder": encoder.id,
+        "tokenizer": normalizer.id,
         "knowledge_hash": kb.content_hash,
         "index_type": index_type,
     }
@@ -322,7 +323,7 @@ def build_index(
 
     report("写入索引", 5, steps)
     manifest = {
-        **expected_manifest(kb, encoder, index_type),
+        **expected_manifest(kb, encoder, normalizer, index_type),
         "dimension": int(vecs.shape[1]),
         "entries": n,
         "vectors": int(vecs.shape[0]),

@@ -21,6 +21,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -143,6 +144,27 @@ STOPWORDS = frozenset(
 )
 
 _jieba_log_quiet = False
+# jieba's full dictionary (349k words) takes about 1 s to load, most of the bot's cold start.
+# Its most frequent 100k words load in 0.2 s; the domain lexicon is added on top. Measured on the
+# held-out sets: dev unchanged, holdout top-1 two questions lower (98.1% → 97.3%) and one false
+# fallback fewer; 200k words gave the same numbers as 100k and load in 0.6 s.
+JIEBA_TOP_WORDS = 100_000
+
+
+def trimmed_jieba_dictionary(directory: Path) -> Path:
+    """jieba's dictionary cut to its JIEBA_TOP_WORDS most frequent words, written once into ``directory``."""
+    import jieba
+
+    path = directory / f"jieba-{jieba.__version__}-top{JIEBA_TOP_WORDS}.txt"
+    if not path.exists():
+        source = Path(jieba.__file__).parent / "dict.txt"
+        rows = [line.split() for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
+        rows.sort(key=lambda r: -int(r[1]))
+        directory.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text("".join(" ".join(r) + "\n" for r in rows[:JIEBA_TOP_WORDS]), encoding="utf-8")
+        tmp.replace(path)
+    return path
 
 
 def clean_text(text: str) -> str:
@@ -164,16 +186,29 @@ class Normalizer:
         user_words: Iterable[str] = (),
         synonyms: dict[str, str] | None = None,
         neutral_words: Iterable[str] = (),
+        dictionary_dir: Path | None = None,
     ) -> None:
+        self.dictionary_dir = dictionary_dir
         self.user_words = list(user_words)
         self.synonyms = {clean_text(k): clean_text(v) for k, v in (synonyms or {}).items()}
         neutral = sorted({clean_text(w) for w in neutral_words if w.strip()}, key=len, reverse=True)
         self._neutral = re.compile("|".join(map(re.escape, neutral))) if neutral else None
 
     @classmethod
-    def for_knowledge(cls, kb: KnowledgeBase) -> Normalizer:
-        """The normaliser configured by ``knowledge/lexicon.yaml``."""
-        return cls(kb.user_dict, kb.synonyms, kb.neutral_words)
+    def for_knowledge(cls, kb: KnowledgeBase, dictionary_dir: Path | None = None) -> Normalizer:
+        """The normaliser configured by ``knowledge/lexicon.yaml``.
+
+        With ``dictionary_dir`` (the index directory), jieba uses the trimmed dictionary kept there.
+        """
+        return cls(kb.user_dict, kb.synonyms, kb.neutral_words, dictionary_dir)
+
+    @property
+    def id(self) -> str:
+        """Identifies the tokenisation: an index built with another one is stale."""
+        import jieba
+
+        size = f"top{JIEBA_TOP_WORDS}" if self.dictionary_dir is not None else "full"
+        return f"jieba-{jieba.__version__}-{size}"
 
     @cached_property
     def _t2s(self):  # type: ignore[no-untyped-def]
@@ -189,7 +224,10 @@ class Normalizer:
         if not _jieba_log_quiet:
             jieba.setLogLevel(logging.WARNING)
             _jieba_log_quiet = True
-        tok = jieba.Tokenizer()
+        if self.dictionary_dir is not None:
+            tok = jieba.Tokenizer(str(trimmed_jieba_dictionary(self.dictionary_dir)))
+        else:
+            tok = jieba.Tokenizer()
         for w in [*self.user_words, *self.synonyms.keys(), *self.synonyms.values()]:
             w = clean_text(w)
             if len(w) >= 2 and " " not in w:

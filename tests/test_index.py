@@ -20,7 +20,7 @@ from bot.settings import PROJECT_ROOT, Settings
 def hash_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
     kb = load_knowledge(PROJECT_ROOT / "knowledge")
     path = tmp_path_factory.mktemp("hash-index")
-    build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), path)
+    build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb, path), path)
     return path
 
 
@@ -68,7 +68,8 @@ def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -
     steps: list[str] = []
     settings = Settings(index_dir=index_dir, encoder="hash")
     kb = load_knowledge(settings.knowledge_dir)
-    ensure_index(settings, kb, HashEncoder(), Normalizer.for_knowledge(kb), lambda s, d, t: steps.append(s))
+    normalizer = Normalizer.for_knowledge(kb, index_dir)
+    ensure_index(settings, kb, HashEncoder(), normalizer, lambda s, d, t: steps.append(s))
     assert steps  # progress was reported
     assert read_manifest(index_dir)["knowledge_hash"] == kb.content_hash  # type: ignore[index]
 
@@ -106,5 +107,5 @@ def test_hnsw_setting_builds_an_hnsw_index(tmp_path: Path) -> None:
 def test_embedding_cache_is_reused_on_rebuild(hash_index: Path, tmp_path: Path) -> None:
     index_dir = _copy(hash_index, tmp_path)
     kb = load_knowledge(PROJECT_ROOT / "knowledge")
-    built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), index_dir)
+    built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb, index_dir), index_dir)
     assert built.manifest["embeddings_reused"] >= 87 * 3
