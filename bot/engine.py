@@ -28,7 +28,7 @@ from bot.index import (
     read_manifest,
     stale_reason,
 )
-from bot.knowledge import FaqEntry, KnowledgeBase, load_knowledge
+from bot.knowledge import FaqEntry, KnowledgeBase, load_knowledge, text_modulo_formatting
 from bot.normalize import Normalizer, clean_text
 from bot.reply import Context, FaqRef, Reply, Session, Suggestion
 from bot.settings import Settings
@@ -263,15 +263,11 @@ class AnswerEngine:
         return Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4))
 
 
-def _letters(text: str) -> str:
-    return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", re.sub(r"\]\([^)]*\)", "]", text)))
-
-
 def _same_answer_as(entries: list[FaqEntry], k: int) -> int:
     """Index of the first entry whose answer contains entry k's answer or is contained in it."""
-    mine = _letters(entries[k].answer)
+    mine = text_modulo_formatting(entries[k].answer)
     for j in range(k):
-        other = _letters(entries[j].answer)
+        other = text_modulo_formatting(entries[j].answer)
         if min(len(mine), len(other)) >= 30 and (mine in other or other in mine):
             return j
     return k

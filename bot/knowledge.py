@@ -83,6 +83,16 @@ class KnowledgeBase:
         return list(dict.fromkeys(e.category for e in self.entries))
 
 
+def text_modulo_formatting(text: str) -> str:
+    """Only the letters, digits and CJK characters: HTML tags, Markdown link targets and punctuation dropped.
+
+    Two answers that say the same thing in different Markdown compare equal this way.
+    """
+    text = re.sub(r"<[^>]+>", "", text)
+    text = re.sub(r"\]\([^)]*\)", "]", text)
+    return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", text))
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # _LOADER is a safe loader

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import KnowledgeError, load_knowledge, text_modulo_formatting
 from bot.settings import PROJECT_ROOT
 from tests.conftest import SEED
 
@@ -45,13 +45,6 @@ def _source_entries() -> dict[str, str]:
     return {q: "\n".join(a) for q, a in out.items()}
 
 
-def _letters(text: str) -> str:
-    """Text modulo formatting: tags, Markdown link targets and every non-word character dropped."""
-    text = re.sub(r"<[^>]+>", "", text)
-    text = re.sub(r"\]\([^)]*\)", "]", text)
-    return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", text))
-
-
 needs_seed = pytest.mark.skipif(not SEED.exists(), reason=f"source document {SEED} not present")
 
 
@@ -69,7 +62,7 @@ def test_every_answer_matches_the_source_modulo_formatting() -> None:
     kb = load_knowledge(KNOWLEDGE)
     source = _source_entries()
     for entry in kb.entries:
-        assert _letters(entry.answer) == _letters(source[entry.question]), entry.id
+        assert text_modulo_formatting(entry.answer) == text_modulo_formatting(source[entry.question]), entry.id
 
 
 def test_nine_categories_with_dates_and_audiences() -> None:
