@@ -17,11 +17,15 @@ RUN apt-get update && apt-get install -y --no-install-recommends libgomp1 \
     && useradd --create-home --uid 10001 faqbot
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=faqbot:faqbot /app /app
+RUN mkdir -p /app/var && chown faqbot:faqbot /app/var
+VOLUME ["/app/var"]
 WORKDIR /app
 USER faqbot
 ENV PATH=/opt/venv/bin:$PATH \
     FAQBOT_KNOWLEDGE_DIR=/app/knowledge \
     FAQBOT_INDEX_DIR=/app/index \
+    FAQBOT_DATABASE_PATH=/app/var/faqbot.sqlite3 \
+    FAQBOT_DEMO_ORDERS=/app/knowledge/demo_orders.yaml \
     FAQBOT_ALLOW_REBUILD=false
 # The terminal chat is the main job until the web server lands; `docker run -it IMAGE`.
 CMD ["faqbot", "chat"]

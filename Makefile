@@ -48,4 +48,4 @@ bench: install
 	$(BIN)/python bench/bench_answer.py
 
 clean:
-	rm -rf $(VENV) index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays
+	rm -rf $(VENV) var index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays

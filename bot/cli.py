@@ -22,7 +22,9 @@ from bot.encoders import EncoderError
 from bot.evaluation import EvalFileError, evaluate, read_cases
 from bot.index import IndexError_
 from bot.knowledge import KnowledgeError
+from bot.orders import OrderError
 from bot.reply import Context, Reply, Session
+from bot.rules import RulesError
 from bot.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="腾讯云云市场 FAQ 机器人 (offline).")
@@ -51,6 +53,16 @@ def _settings(encoder: str | None, model: str | None, index_dir: Path | None) ->
         raise  # unreachable
 
 
+def _base_context(audience: str | None, today: str | None) -> dict[str, Any]:
+    ctx = {k: v for k, v in {"audience": audience, "today": today}.items() if v}
+    try:
+        Context.model_validate(ctx)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        _fail(f"--{first['loc'][0]}: {first['msg']}")
+    return ctx
+
+
 def _fail(message: str, code: int = 2) -> None:
     err.print(f"[bold red]错误[/]: {escape(message)}")
     raise typer.Exit(code)
@@ -75,7 +87,7 @@ def _engine(settings: Settings, quiet: bool = False):  # type: ignore[no-untyped
             engine = AnswerEngine.from_settings(settings, progress=report)
         engine.warm_up()
         return engine
-    except (KnowledgeError, IndexError_, EncoderError) as exc:
+    except (KnowledgeError, IndexError_, EncoderError, RulesError, OrderError) as exc:
         _fail(str(exc))
 
 
@@ -118,20 +130,28 @@ def build(
     )
 
 
-def _read_batch(path: Path) -> list[tuple[str, dict[str, Any]]]:
+def _read_batch(path: Path) -> list[tuple[str, dict[str, Any], str | None]]:
+    """Lines of {"q", "context"?, "session"?}; lines with the same session are one conversation."""
     items = []
-    text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    try:
+        text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        _fail(f"{path}: cannot read: {exc}")
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
             raw = json.loads(line)
-            q, ctx = raw["q"], raw.get("context") or {}
+            if not isinstance(raw, dict):
+                raise TypeError("a line must be a JSON object")
+            q, ctx, session = raw["q"], raw.get("context") or {}, raw.get("session")
             if not isinstance(ctx, dict):
                 raise TypeError("context must be an object")
+            if session is not None and not isinstance(session, str | int):
+                raise TypeError("session must be a string")
         except (ValueError, KeyError, TypeError) as exc:
-            _fail(f"{path}:{n}: expected a JSON object with 'q' (and optional 'context'): {exc}")
-        items.append((q, ctx))
+            _fail(f"{path}:{n}: expected a JSON object with 'q' (and optional 'context', 'session'): {exc}")
+        items.append((q, ctx, None if session is None else str(session)))
     return items
 
 
@@ -148,27 +168,24 @@ def ask(
     model: ModelOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
-    """Answer one question, or a batch file, optionally as JSON."""
+    """Answer one question, or a batch file, optionally as JSON.
+
+    In a batch, lines with the same "session" are played in order as one conversation.
+    """
     if question is None and batch is None:
         _fail("give a question or --batch FILE")
     if batch is not None and not (str(batch) == "-" or batch.exists()):
         _fail(f"{batch}: no such file")
     settings = _settings(encoder, model, index_dir)
-    base_ctx = {k: v for k, v in {"audience": audience, "today": today}.items() if v}
-    items = _read_batch(batch) if batch is not None else [(question or "", {})]
+    base_ctx = _base_context(audience, today)
+    items = _read_batch(batch) if batch is not None else [(question or "", {}, None)]
     engine = _engine(settings)
-    for q, ctx in items:
-        try:
-            context = Context.model_validate({**base_ctx, **ctx})
-        except ValidationError as exc:
-            reply = Reply(
-                q=str(q),
-                kind="fallback",
-                text=f"context 无效：{exc.errors()[0]['msg']}",
-                reason="bad_context",
-            )
-        else:
-            reply = engine.answer(q, context)
+    sessions: dict[str, Session] = {}
+    for q, ctx, session_id in items:
+        session = sessions.setdefault(session_id, Session()) if session_id is not None else Session()
+        reply = engine.answer(q, {**base_ctx, **ctx}, session)
+        if session_id is not None:
+            reply = reply.model_copy(update={"session_id": session_id})
         if as_json:
             sys.stdout.write(reply.model_dump_json() + "\n")
         else:
@@ -177,7 +194,9 @@ def ask(
 
 def _show(reply: Reply) -> None:
     source = ""
-    if reply.faq:
+    if reply.rule:
+        source = escape("依据：" + "、".join(f"「{c['question']}」" for c in reply.rule["cites"]))
+    elif reply.faq:
         source = escape(f"来源：{reply.faq.category} ›「{reply.faq.question}」 最近更新 {reply.faq.updated}")
     title = escape(f"[{reply.kind}] 置信度 {reply.score:.2f}")
     body: Any = Markdown(reply.text)
@@ -189,12 +208,14 @@ def _show(reply: Reply) -> None:
 @app.command()
 def chat(
     audience: Annotated[str | None, typer.Option(help="buyer | provider")] = None,
+    today: Annotated[str | None, typer.Option(help="Override today's date (YYYY-MM-DD, Asia/Shanghai).")] = None,
     encoder: EncoderOpt = None,
     model: ModelOpt = None,
     index_dir: IndexDirOpt = None,
 ) -> None:
     """Interactive terminal chat (history kept for the session; 'exit' to leave)."""
     settings = _settings(encoder, model, index_dir)
+    ctx = _base_context(audience, today)
     engine = _engine(settings)
     session = Session()
     console.print("[bold]腾讯云云市场智能客服[/]（输入问题后回车；输入数字选择建议问题；exit 退出）")
@@ -214,7 +235,7 @@ def chat(
             if 0 <= k < len(last.suggestions):
                 line = last.suggestions[k].question
                 console.print(f"[dim]→ {escape(line)}[/]")
-        last = engine.answer(line, {"audience": audience} if audience else {}, session)
+        last = engine.answer(line, ctx, session)
         _show(last)
         if last.kind in ("clarify", "fallback") and last.suggestions:
             for i, s in enumerate(last.suggestions, 1):

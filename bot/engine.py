@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 
 from bot.encoders import Encoder, make_encoder
 from bot.index import (
@@ -47,6 +48,12 @@ class RuleHandler(Protocol):
     """The rules engine plugs in here: return a reply to take the message, or None to pass."""
 
     def handle(self, message: str, context: Context, session: Session) -> Reply | None: ...
+
+
+class FaqHinter(Protocol):
+    """Optional for a rule handler: a line to add under a FAQ answer (an offer to work out the user's case)."""
+
+    def faq_hint(self, faq_id: str) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -98,13 +105,19 @@ class AnswerEngine:
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, rules: Sequence[RuleHandler] = (), progress: Progress | None = None
+        cls, settings: Settings, rules: Sequence[RuleHandler] | None = None, progress: Progress | None = None
     ) -> AnswerEngine:
-        """Load knowledge, pick the encoder, load the index (rebuilding it if missing or stale)."""
+        """Load knowledge, pick the encoder, load the index (rebuilding it if missing or stale).
+
+        ``rules=None`` plugs in the rules engine from ``knowledge/rules.yaml`` with the order database;
+        pass ``()`` for retrieval only.
+        """
         kb = load_knowledge(settings.knowledge_dir)
         encoder = make_encoder(settings)
         normalizer = Normalizer.for_knowledge(kb, settings.index_dir)
         index = ensure_index(settings, kb, encoder, normalizer, progress)
+        if rules is None:
+            rules = [default_rules(settings, kb, normalizer)]
         return cls(settings, kb, encoder, normalizer, index, rules)
 
     def warm_up(self) -> None:
@@ -156,9 +169,15 @@ class AnswerEngine:
         self, message: Any, context: Context | dict[str, Any] | None = None, session: Session | None = None
     ) -> Reply:
         started = time.perf_counter()
-        ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         session = session if session is not None else Session()
-        reply = self._answer(message, ctx, session)
+        try:
+            ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            reply = self._polite(str(message)[:100], "bad_context", f"context 无效（{where}）：{first['msg']}")
+        else:
+            reply = self._answer(message, ctx, session)
         reply.latency_ms = round((time.perf_counter() - started) * 1000, 2)
         session.record(reply)
         return reply
@@ -181,25 +200,31 @@ class AnswerEngine:
                 raw, "empty_input", "请输入您想咨询的问题，例如“发票多久能收到”或“镜像可以下载到本地吗”。"
             )
 
-        intent = self._smalltalk.get(self._key(text))
-        if intent is not None:
-            return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=f"smalltalk:{intent.id}")
-
+        platform = self._other_platform(text)
+        if platform is not None:
+            return self._fallback(
+                raw,
+                self.rank(text, ctx.audience),
+                "other_platform",
+                f"抱歉，我只能解答腾讯云云市场的问题，{platform}的问题请咨询对应平台的客服。",
+            )
+        # Rules before small talk: "好的" / "是" may answer a question the rule asked.
         for rule in self.rules:
             ruled = rule.handle(text, ctx, session)
             if ruled is not None:
                 return ruled
 
-        ranked = self.rank(text, ctx.audience)
-        platform = self._other_platform(text)
-        if platform is not None:
-            return self._fallback(
-                raw,
-                ranked,
-                "other_platform",
-                f"抱歉，我只能解答腾讯云云市场的问题，{platform}的问题请咨询对应平台的客服。",
-            )
-        return self._decide(raw, ranked)
+        intent = self._smalltalk.get(self._key(text))
+        if intent is not None:
+            return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=f"smalltalk:{intent.id}")
+
+        reply = self._decide(raw, self.rank(text, ctx.audience))
+        if reply.kind == "faq" and reply.faq is not None:
+            hinters: list[FaqHinter] = [r for r in self.rules if hasattr(r, "faq_hint")]  # type: ignore[misc]
+            hints = [h for h in (r.faq_hint(reply.faq.id) for r in hinters) if h]
+            if hints:
+                reply.text += "\n\n" + "\n".join(f"💡 {h}" for h in hints)
+        return reply
 
     def _other_platform(self, text: str) -> str | None:
         norm = self.normalizer.text(text)
@@ -271,6 +296,17 @@ def _same_answer_as(entries: list[FaqEntry], k: int) -> int:
         if min(len(mine), len(other)) >= 30 and (mine in other or other in mine):
             return j
     return k
+
+
+def default_rules(settings: Settings, kb: KnowledgeBase, normalizer: Normalizer) -> RuleHandler:
+    """The rules engine over ``knowledge/rules.yaml``, with the order database (seeded with the demo orders)."""
+    from bot.dialogue import RulesEngine
+    from bot.orders import OrderStore
+
+    orders = OrderStore(settings.database_path)
+    if settings.demo_orders is not None:
+        orders.seed(settings.demo_orders)
+    return RulesEngine.from_paths(settings.knowledge_dir, kb, normalizer, orders)
 
 
 def ensure_index(

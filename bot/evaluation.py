@@ -44,6 +44,8 @@ def read_cases(path: Path) -> list[EvalCase]:
 def ranked_questions(reply: Reply) -> list[str]:
     """The bot's ranking as the user sees it: the answered entry first, then the suggestions."""
     out = [reply.faq.question] if reply.faq else []
+    if reply.rule:  # a rule's reply: the entries it cites, in order
+        out += [c["question"] for c in reply.rule.get("cites", []) if c["question"] not in out]
     out += [s.question for s in reply.suggestions if s.question not in out]
     return out
 
@@ -121,7 +123,7 @@ def evaluate(cases: Iterable[EvalCase], replies: Iterable[Reply], categories: di
             cat[2] += 1
         if rank is not None:
             rep.rr += 1.0 / rank
-        if reply.kind == "faq":
+        if reply.kind in ("faq", "rule"):
             if rank == 1:
                 rep.answered_right += 1
             else:
@@ -130,6 +132,6 @@ def evaluate(cases: Iterable[EvalCase], replies: Iterable[Reply], categories: di
             rep.clarified += 1
         elif is_fallback:
             rep.false_fallback += 1
-        if rank != 1 or reply.kind != "faq":
+        if rank != 1 or reply.kind not in ("faq", "rule"):
             rep.misses.append(Miss(case.q, case.expect, ranked[0] if ranked else None, reply.kind, reply.score))
     return rep

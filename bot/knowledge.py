@@ -221,8 +221,9 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             entries.append(e)
     ids = set(seen)
     words, synonyms, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
+    # Only what the index is built from: editing rules, dialogue words or small talk needs no rebuild.
     digest = hashlib.sha256()
-    for path in sorted(root.rglob("*.yaml")):
+    for path in [*files, root / "lexicon.yaml", root / "out_of_scope.yaml"]:
         digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return KnowledgeBase(

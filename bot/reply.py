@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 ReplyKind = Literal["faq", "rule", "clarify", "fallback", "smalltalk", "handoff"]
 
@@ -35,6 +36,7 @@ class Reply(BaseModel):
     reason: str | None = Field(None, description="Why this kind was chosen, e.g. 'empty_input', 'low_confidence'.")
     conflicts: list[str] = Field(default_factory=list, description="Notes where the FAQ contradicts itself.")
     latency_ms: float | None = None
+    session_id: str | None = Field(None, description="The conversation this reply belongs to, when there is one.")
 
 
 class Context(BaseModel):
@@ -43,18 +45,40 @@ class Context(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     audience: Literal["buyer", "provider"] | None = None
-    today: str | None = None
-    order: dict[str, Any] | None = None
+    today: date | None = Field(None, description="Overrides today's date (YYYY-MM-DD, Asia/Shanghai).")
+    order: dict[str, Any] | None = Field(
+        None, description='The order the page shows: {"id", "product_type", "purchased_on", "service_confirmed"}.'
+    )
+
+    @field_validator("today", mode="before")
+    @classmethod
+    def _iso_day(cls, value: Any) -> Any:
+        if value is not None and not isinstance(value, date) and not (isinstance(value, str) and len(value) == 10):
+            raise ValueError("today must be a date written YYYY-MM-DD")
+        return value
+
+    @field_validator("order")
+    @classmethod
+    def _valid_order(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
+        if value is not None:
+            from bot.orders import OrderInfo
+
+            OrderInfo.model_validate(value)  # raises a ValidationError naming the bad field
+        return value
 
 
 @dataclass
 class Session:
-    """Per-conversation state (the rules issue adds slots and an active rule)."""
+    """Per-conversation state: history, the last FAQ shown, and the rule being worked through."""
 
     history: list[Reply] = field(default_factory=list)
     last_faq: str | None = None
-    slots: dict[str, Any] = field(default_factory=dict)
-    active_rule: str | None = None
+    slots: dict[str, Any] = field(default_factory=dict)  # JSON-friendly values (dates as YYYY-MM-DD)
+    active_rule: str | None = None  # a rule waiting for a slot
+    awaiting: str | None = None  # the slot it asked for
+    last_rule: str | None = None  # the last rule that decided: short follow-ups continue it
+    reasks: int = 0
+    handoff: bool = False
 
     def record(self, reply: Reply) -> None:
         self.history.append(reply)

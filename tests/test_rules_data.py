@@ -1,0 +1,132 @@
+"""knowledge/rules.yaml: every fact cites a FAQ entry and quotes it; the numbers live only in the data."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from bot.dialogue import RulesEngine
+from bot.knowledge import load_knowledge, text_modulo_formatting
+from bot.normalize import Normalizer
+from bot.reply import Context, Session
+from bot.rules import RulesError, load_rule_facts
+from bot.settings import PROJECT_ROOT
+
+KNOWLEDGE = PROJECT_ROOT / "knowledge"
+
+
+def _quoted_facts(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
+    """Every mapping in rules.yaml that has a `quote`, with where it sits."""
+    out = []
+    if isinstance(node, dict):
+        if "quote" in node or "individual_quote" in node:
+            out.append((path, node))
+        for k, v in node.items():
+            out += _quoted_facts(v, f"{path}.{k}")
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _quoted_facts(v, f"{path}[{i}]")
+    return out
+
+
+def test_every_quote_is_in_the_cited_answer_and_every_number_in_its_quote() -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    raw = yaml.safe_load((KNOWLEDGE / "rules.yaml").read_text(encoding="utf-8"))
+    facts = _quoted_facts(raw)
+    assert len(facts) >= 12
+    for where, fact in facts:
+        cites = [fact["cite"]] if "cite" in fact else fact["cites"]
+        quotes = [fact[k] for k in ("quote", "individual_quote", "documents_quote") if k in fact]
+        answers = " ".join(text_modulo_formatting(kb.by_id[c].answer) for c in cites)
+        for quote in quotes:
+            assert text_modulo_formatting(quote) in answers, (where, quote)
+        numbers = [fact[k] for k in ("window_days", "min", "max", "threshold_yuan", "per_region") if k in fact]
+        for n in numbers:
+            shown = str(n)
+            if where.endswith("settlement"):
+                shown = "30+1" if n == 31 else shown  # "30+1天" in the source
+            assert any(shown in q.replace(" ", "") for q in quotes), (where, n, quotes)
+
+
+def test_settlement_is_thirty_plus_one_days() -> None:
+    facts = load_rule_facts(KNOWLEDGE / "rules.yaml")
+    assert facts.timelines["settlement"].max == 30 + 1 and "30+1" in facts.timelines["settlement"].quote
+
+
+def test_no_rule_number_is_written_in_the_code() -> None:
+
+    code = "\n".join(p.read_text(encoding="utf-8") for p in (PROJECT_ROOT / "bot").glob("*.py"))
+    code = re.sub(r"#.*", "", code)
+    for n in ("15", "20", "45", "50", "500"):
+        hits = [m.group(0) for m in re.finditer(rf"(?<![\w.\-]){n}\s*(?:个工作日|元|天|个)", code)]
+        assert not hits, (n, hits)
+
+
+@pytest.fixture()
+def knowledge_copy(tmp_path: Path) -> Path:
+    dest = tmp_path / "knowledge"
+    shutil.copytree(KNOWLEDGE, dest)
+    return dest
+
+
+def _rules(knowledge: Path, tmp_path: Path) -> RulesEngine:
+    kb = load_knowledge(knowledge)
+    return RulesEngine.from_paths(knowledge, kb, Normalizer.for_knowledge(kb, tmp_path), orders=None)
+
+
+def _ask(rules: RulesEngine, message: str, today: str) -> dict[str, Any]:
+    reply = rules.handle(message, Context(today=date.fromisoformat(today)), Session())
+    assert reply is not None and reply.rule is not None
+    return {"decision": reply.rule["decision"], "dates": reply.rule["dates"], "text": reply.text}
+
+
+def test_changing_a_number_in_the_data_changes_the_answers(knowledge_copy: Path, tmp_path: Path) -> None:
+    before = _rules(knowledge_copy, tmp_path)
+    saas = _ask(before, "我11月24日买的SaaS模板能退款吗", "2026-11-30")
+    withdraw = _ask(before, "我11月3日申请的提现什么时候到账", "2026-11-30")
+    postage = _ask(before, "发票60元，快递费谁出", "2026-11-30")
+    assert saas["decision"] == "negotiate_with_provider" and saas["dates"]["latest"] == "2026-11-28"
+    assert withdraw["dates"]["latest"] == "2026-12-01"
+    assert postage["decision"] == "provider_pays"
+
+    path = knowledge_copy / "rules.yaml"
+    text = path.read_text(encoding="utf-8")
+    text = text.replace("window_days: 5", "window_days: 7")
+    text = text.replace("    min: 15\n    max: 20\n", "    min: 15\n    max: 25\n")
+    text = text.replace("threshold_yuan: 50", "threshold_yuan: 100")
+    path.write_text(text, encoding="utf-8")
+
+    after = _rules(knowledge_copy, tmp_path)
+    saas = _ask(after, "我11月24日买的SaaS模板能退款吗", "2026-11-30")
+    withdraw = _ask(after, "我11月3日申请的提现什么时候到账", "2026-11-30")
+    postage = _ask(after, "发票60元，快递费谁出", "2026-11-30")
+    assert saas["decision"] == "refund_in_window" and saas["dates"]["latest"] == "2026-11-30"
+    assert withdraw["dates"]["latest"] == "2026-12-08"
+    assert postage["decision"] == "cash_on_delivery_allowed" and "100" in postage["text"]
+
+
+def test_bad_rules_files_fail_with_file_and_field(knowledge_copy: Path, tmp_path: Path) -> None:
+    path = knowledge_copy / "rules.yaml"
+    original = path.read_text(encoding="utf-8")
+    path.write_text(original.replace("threshold_yuan: 50", "threshold_yuan: fifty"), encoding="utf-8")
+    with pytest.raises(RulesError, match=r"rules\.yaml: invoice_postage\.threshold_yuan"):
+        _rules(knowledge_copy, tmp_path)
+    path.write_text(original.replace("cite: invoice-postage", "cite: no-such-entry"), encoding="utf-8")
+    with pytest.raises(RulesError, match="no-such-entry"):
+        _rules(knowledge_copy, tmp_path)
+    path.write_text("refund: [unclosed", encoding="utf-8")
+    with pytest.raises(RulesError, match="not valid YAML"):
+        _rules(knowledge_copy, tmp_path)
+
+
+def test_editing_rules_does_not_make_the_index_stale(knowledge_copy: Path) -> None:
+    before = load_knowledge(knowledge_copy).content_hash
+    path = knowledge_copy / "rules.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("threshold_yuan: 50", "threshold_yuan: 60"), "utf-8")
+    assert load_knowledge(knowledge_copy).content_hash == before

@@ -1,0 +1,102 @@
+"""Slot extraction: dates in the forms people write, amounts, counts, order ids, yes/no."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.slots import bare_number, contains, find_amount, find_count, find_dates, find_order_id, yes_no
+
+TODAY = date(2026, 11, 30)  # a Monday
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-20买的", date(2026, 11, 20)),
+        ("2026/11/20", date(2026, 11, 20)),
+        ("2026年11月20日", date(2026, 11, 20)),
+        ("2026.11.20", date(2026, 11, 20)),
+        ("11月20日", date(2026, 11, 20)),
+        ("11月20号下的单", date(2026, 11, 20)),
+        ("11月20", date(2026, 11, 20)),
+        ("11.20买的", date(2026, 11, 20)),
+        ("11/20", date(2026, 11, 20)),
+        ("十一月二十日", date(2026, 11, 20)),
+        ("１１月２６日", date(2026, 11, 26)),  # full width (normalised by NFKC upstream; digits also work raw)
+        ("昨天", date(2026, 11, 29)),
+        ("昨儿刚买", date(2026, 11, 29)),
+        ("前天", date(2026, 11, 28)),
+        ("大前天", date(2026, 11, 27)),
+        ("今天刚买", date(2026, 11, 30)),
+        ("上周五", date(2026, 11, 27)),
+        ("上星期一", date(2026, 11, 23)),
+        ("这周一", date(2026, 11, 30)),
+        ("周三买的", date(2026, 11, 25)),
+        ("3天前", date(2026, 11, 27)),
+        ("三天前", date(2026, 11, 27)),
+        ("一周前", date(2026, 11, 23)),
+        ("半个月前", date(2026, 11, 15)),
+        ("买了4天了", date(2026, 11, 26)),
+        ("已经第6天了", date(2026, 11, 25)),
+        ("上个月28号", date(2026, 10, 28)),
+        ("本月3号", date(2026, 11, 3)),
+        ("20号", date(2026, 11, 20)),
+        ("12月30号", date(2025, 12, 30)),  # no year and still ahead this year: last year's
+        ("2028/2/29", date(2028, 2, 29)),
+    ],
+)
+def test_dates(text: str, expected: date) -> None:
+    found = find_dates(text.replace("１", "1").replace("２", "2").replace("６", "6"), TODAY)
+    assert found and found[0].value == expected, found
+
+
+def test_invalid_and_absent_dates() -> None:
+    (bad,) = find_dates("2月30日买的", TODAY)
+    assert bad.value is None and bad.text == "2月30日"
+    assert find_dates("价格11.20元", TODAY) == []
+    assert find_dates("发票多久能到", TODAY) == []
+    assert find_dates("29 February", TODAY) == []
+
+
+def test_leap_day_without_a_year_is_the_last_29_february() -> None:
+    assert find_dates("2月29日", date(2029, 3, 1))[0].value == date(2028, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount"),
+    [("30元", "30"), ("三十块", "30"), ("¥49.9", "49.9"), ("票面金额 60", "60"), ("两百元", "200"), ("50块钱", "50")],
+)
+def test_amounts(text: str, amount: str) -> None:
+    assert find_amount(text) == Decimal(amount)
+
+
+def test_bare_numbers_counts_and_order_ids() -> None:
+    assert bare_number("30") == Decimal(30) and bare_number("三十") == Decimal(30) and bare_number("30元吧") is None
+    assert find_count("已经有498个了") == 498 and find_count("建了三百个") == 300
+    assert find_count("打一个镜像") is None and find_count("攒了好几百个") is None
+    assert find_order_id("订单号 2026112012345678 能退吗") == "2026112012345678"
+    assert find_order_id("订单号:abc-123456") == "abc-123456"
+    assert find_order_id("2026年11月20日买的") is None
+
+
+def test_yes_no_and_word_matching() -> None:
+    yes, no = ["是", "对", "都满足"], ["不", "没有", "还没", "还有"]
+    assert yes_no("是的", yes, no) is True and yes_no("还没有", yes, no) is False
+    assert yes_no("还有一个", yes, no) is False and yes_no("hmm", yes, no) is None
+    assert contains("超过三个月没给服务商提供项目资料", "没…资料")
+    assert not contains("资料在这里，我们没问题，很多很多很多很多很多", "没…资料")
+    assert contains("it is late", "late") and not contains("小程序是 template 吗", "late")
+
+
+@given(st.text(max_size=80))
+def test_extractors_never_raise(text: str) -> None:
+    find_dates(text, TODAY)
+    find_amount(text)
+    find_count(text)
+    find_order_id(text)
+    bare_number(text)
