@@ -53,6 +53,8 @@ class DialogueWords(BaseModel):
         howto: list[str]
         confirmed_yes: list[str]
         confirmed_no: list[str]
+        confirmed_no_patterns: list[re.Pattern[str]]
+        confirmed_yes_patterns: list[re.Pattern[str]]
         window_passed: list[str]
 
     handoff: Handoff
@@ -252,10 +254,30 @@ class RulesEngine:
     # ------------------------------------------------------------------ slots
 
     def _delivery_type(self, turn: Turn) -> R.DeliveryType | None:
+        """The kind of product the message is about: its first product word; in a compound of product
+        words a service word wins ("小程序定制开发", "定制开发的小程序", "网站运维" are services), otherwise
+        the head (last) word."""
+        hits: list[tuple[int, int, R.DeliveryType, bool]] = []
         for kind, facts in self.facts.refund.delivery_types.items():
-            if self._has(turn, facts.words):
-                return kind
-        return None
+            for w in [*facts.names, *facts.words]:
+                pos = find_word(turn.text, w)
+                if pos >= 0:
+                    hits.append((pos, pos + len(w.replace("…", "")), kind, w in facts.names))
+        if not hits:
+            return None
+        hits.sort(key=lambda h: (h[0], -h[1]))
+        run = [hits[0]]
+        end = hits[0][1]
+        for hit in hits[1:]:
+            if hit[0] > end + 2:
+                break
+            if hit[1] > end:
+                end = hit[1]
+                run.append(hit)
+        named = [h[2] for h in run if h[3]]
+        if named:
+            return named[-1]
+        return "manual_service" if any(h[2] == "manual_service" for h in run) else run[-1][2]
 
     def _normalise_product_type(self, value: str | None) -> R.DeliveryType | None:
         if not value:
@@ -280,9 +302,9 @@ class RulesEngine:
 
     def _confirmed(self, turn: Turn) -> bool | None:
         r = self.words.refund
-        if self._has(turn, r.confirmed_no):
+        if self._has(turn, r.confirmed_no) or any(p.search(turn.text) for p in r.confirmed_no_patterns):
             return False
-        if self._has(turn, r.confirmed_yes):
+        if self._has(turn, r.confirmed_yes) or any(p.search(turn.text) for p in r.confirmed_yes_patterns):
             return True
         return None
 
@@ -463,7 +485,7 @@ class RulesEngine:
         text = outcome.text
         notes = self._notes(slots)
         if notes:
-            text = "\n".join(notes) + "\n\n" + text
+            text = "\n\n".join(notes) + "\n\n" + text
         return self._reply(turn, outcome, clean, text)
 
     def _notes(self, slots: dict[str, Any]) -> list[str]:
@@ -559,7 +581,7 @@ class RulesEngine:
             lines.append("抱歉，我没有看懂。")
         lines.append(self._question_for(rule, slot, outcome))
         lines.append("（输入“取消”可结束本次查询，输入“转人工”可联系人工客服。）")
-        return self._reply(turn, outcome, session.slots, "\n".join(lines), reason="rule_needs_slot")
+        return self._reply(turn, outcome, session.slots, "\n\n".join(lines), reason="rule_needs_slot")
 
     def _reply(
         self, turn: Turn, outcome: R.Outcome, slots: dict[str, Any], text: str, reason: str | None = None

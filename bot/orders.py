@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from bot.workdays import SHANGHAI
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS orders (
@@ -41,6 +43,17 @@ class OrderInfo(BaseModel):
     purchased_on: date | None = None
     service_confirmed: bool | None = None
     amount: str | None = None
+
+    @field_validator("purchased_on", mode="before")
+    @classmethod
+    def _day_of_timestamp(cls, value: Any) -> Any:
+        """Accept a timestamp ("2026-11-28T10:00:00+08:00") as its day in Asia/Shanghai."""
+        if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
+            moment = datetime.fromisoformat(value)
+            if moment.tzinfo is not None:
+                moment = moment.astimezone(SHANGHAI)
+            return moment.date()
+        return value
 
 
 class OrderStore:

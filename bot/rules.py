@@ -41,6 +41,7 @@ class Step(BaseModel):
 
 class DeliveryFacts(BaseModel):
     label: str
+    names: list[str] = []
     cite: str
     quote: str
     words: list[str]
@@ -214,10 +215,10 @@ def refund_eligibility(f: RefundFacts, s: RefundSlots, today: date, questions: d
         window: str | None = None,
         **extra: Any,
     ) -> Outcome:
-        lines = [f"**{head}**", "", f"原因：{reason}"]
+        lines = [f"**{head}**", "", f"- 原因：{reason}"]
         if window:
-            lines.append(f"复议期：{window}")
-        lines += [f"下一步：{nxt.text}", "", _quote_line([*cites, nxt.cite], questions)]
+            lines.append(f"- 复议期：{window}")
+        lines += [f"- 下一步：{nxt.text}", "", _quote_line([*cites, nxt.cite], questions)]
         return Outcome("refund_eligibility", decision, "\n".join(lines), [*cites, nxt.cite], dates=dates, extra=extra)
 
     if not kind.refundable:
@@ -348,9 +349,9 @@ def timeline(name: str, f: TimelineFacts, start: date, today: date, questions: d
         lines.append(note)
     if f.note:
         lines.append(f.note)
-    lines += ["", _quote_line([f.cite], questions)]
+    lines.append(_quote_line([f.cite], questions))
     extra: dict[str, Any] = {"start": _fmt(start), "calendar": "approximate" if note else "official"}
-    return Outcome(name, decision, "\n".join(lines), [f.cite], dates=(earliest, latest), extra=extra)
+    return Outcome(name, decision, "\n\n".join(lines), [f.cite], dates=(earliest, latest), extra=extra)
 
 
 # ---------------------------------------------------------------------------------------------- invoice postage
@@ -365,7 +366,9 @@ def invoice_postage(f: PostageFacts, amount: Decimal, questions: dict[str, str])
     else:
         decision, rule_text = "cash_on_delivery_allowed", f.below.format(threshold=threshold)
         head = f"票面金额 {shown} 元 < {threshold} 元：服务商可以采用到付方式，快递费可能需要您到付。"
-    text = "\n".join([f"**{head}**", "", f"规则：{rule_text}", f"注意：{f.note}", "", _quote_line([f.cite], questions)])
+    text = "\n".join(
+        [f"**{head}**", "", f"- 规则：{rule_text}", f"- 注意：{f.note}", "", _quote_line([f.cite], questions)]
+    )
     return Outcome("invoice_postage", decision, text, [f.cite], extra={"amount": shown})
 
 

@@ -20,6 +20,7 @@ _NUM = rf"(?:\d+|[{_CN_DIGITS}]+)"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEKDAYS.update({str(i): i - 1 for i in range(1, 8)})
 _WEEK = r"(?:周|星期|礼拜|个星期|个礼拜)"
+_EN_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
 
 def cn_number(text: str) -> int | None:
@@ -75,7 +76,14 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?<![\d{_CN_DIGITS}])({_NUM})\s*月\s*({_NUM})\s*[日号]?"), "md"),
     (re.compile(r"(?<![\d.\-/])(\d{1,2})\s*[./]\s*(\d{1,2})(?![\d.%]|\s*(?:元|块|万|折|个|倍|版|g|m|k))"), "md"),
     (re.compile(rf"(上上|上|本|这)\s*个?\s*月\s*({_NUM})\s*[日号]"), "month_rel"),
-    (re.compile(r"大前天|前天|昨天|昨日|昨儿|今天|今日|今儿|刚刚|刚才"), "named"),
+    (
+        re.compile(
+            r"(?<![a-z])(jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?\s*(\d{1,2})(?:st|nd|rd|th)?(?!\d)"
+        ),
+        "en_md",
+    ),
+    (re.compile(r"双(十一|十二|11|12)"), "shopping_day"),
+    (re.compile(r"大前天|前天|昨天|昨日|昨儿|昨晚|今天|今日|今儿|今早|刚刚|刚才"), "named"),
     (re.compile(rf"({_NUM}|半)\s*(天|日|周|个?星期|个?礼拜|个?月)\s*(?:之|以)?前"), "ago"),
     (re.compile(rf"(?:买|购买|下单|下的单|付款|支付|申请|提交|交付)了?\s*({_NUM})\s*天"), "days_since"),
     (re.compile(rf"第\s*({_NUM})\s*天"), "day_n"),
@@ -94,12 +102,18 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
         if month is None or day is None or not (1 <= month <= 12 and 1 <= day <= 31):
             return None
         return _recent(today, month, day)
+    if kind == "shopping_day":
+        month = 11 if g[0] in ("十一", "11") else 12
+        return _recent(today, month, month)
+    if kind == "en_md":
+        month = _EN_MONTHS.index(g[0]) + 1
+        return _recent(today, month, int(g[1])) if 1 <= int(g[1]) <= 31 else None
     if kind == "month_rel":
         day = cn_number(g[1])
         back = {"上上": 2, "上": 1}.get(g[0], 0)
         return _month_back(today, back, day) if day else None
     if kind == "named":
-        offset = {"大前天": 3, "前天": 2, "昨天": 1, "昨日": 1, "昨儿": 1}.get(m.group(0), 0)
+        offset = {"大前天": 3, "前天": 2, "昨天": 1, "昨日": 1, "昨儿": 1, "昨晚": 1}.get(m.group(0), 0)
         return today - timedelta(days=offset)
     if kind == "ago":
         n = 0.5 if g[0] == "半" else cn_number(g[0])
@@ -213,7 +227,7 @@ def find_order_id(text: str) -> str | None:
 
 
 GAP = "…"
-_GAP_CHARS = 8
+_GAP_CHARS = 10
 
 
 _LATIN = re.compile(r"[a-z0-9' ]+")

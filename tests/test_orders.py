@@ -55,3 +55,10 @@ def test_unusable_database_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(OrderError, match="cannot open the order database"):
         OrderStore(blocker / "sub" / "faqbot.sqlite3")
+
+
+def test_a_timestamp_from_the_page_counts_as_its_day_in_shanghai() -> None:
+    assert OrderInfo(purchased_on="2026-11-28T20:00:00+00:00").purchased_on == date(2026, 11, 29)
+    assert OrderInfo(purchased_on="2026-11-28 09:00:00").purchased_on == date(2026, 11, 28)
+    with pytest.raises(ValueError, match="purchased_on"):
+        OrderInfo(purchased_on="2026-11-28Tnonsense")

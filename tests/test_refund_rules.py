@@ -111,11 +111,14 @@ def test_invalid_today_gets_a_clear_answer(engine: AnswerEngine) -> None:
 
 
 VARIANT_SETS = {
-    # written by two helpers from the FAQ rules, independently of the code
-    "refund_variants.jsonl": 0.95,
-    "refund_variants_2.jsonl": 0.90,
-    # written independently and never used to change the code: the honest estimate
-    "refund_variants_holdout.jsonl": 0.80,
+    # written by helpers from the FAQ rules, independently of the code; their misses shaped the phrase lists
+    "refund_variants.jsonl": 0.97,
+    "refund_variants_2.jsonl": 0.95,
+    "refund_variants_3.jsonl": 0.95,
+    "refund_variants_4.jsonl": 0.95,
+    # written independently and never looked at while changing the code: the honest estimate
+    "refund_variants_holdout.jsonl": 0.93,
+    "refund_variants_holdout_3.jsonl": 0.93,
 }
 
 
