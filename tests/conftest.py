@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -46,3 +50,18 @@ def cli_env(real_index_dir: Path, engine: AnswerEngine) -> dict[str, str]:
     env["FAQBOT_ALLOW_REBUILD"] = "false"
     env["FAQBOT_DATABASE_PATH"] = str(real_index_dir / "faqbot.sqlite3")
     return env
+
+
+def batch_replies(rows: list[dict[str, Any]], env: dict[str, str]) -> list[dict[str, Any]]:
+    """`faqbot ask --batch - --json` in a real subprocess: one reply object per input row."""
+    stdin = "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--batch", "-", "--json"],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()]

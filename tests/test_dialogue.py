@@ -6,15 +6,13 @@ the rest drives the engine directly.
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from bot.engine import AnswerEngine
 from bot.reply import Reply, Session
+from tests.conftest import batch_replies
 
 TODAY = {"today": "2026-11-30"}
 
@@ -41,20 +39,7 @@ def test_scripted_conversation_through_the_cli_batch(cli_env: dict[str, str]) ->
         ("a", "还没验收", {}),  # no longer a slot answer
         ("a", "转人工", {}),
     ]
-    stdin = "".join(
-        json.dumps({"q": q, "context": {**TODAY, **ctx}, "session": s}, ensure_ascii=False) + "\n"
-        for s, q, ctx in script
-    )
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--batch", "-", "--json"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=cli_env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    r = [json.loads(line) for line in out.stdout.splitlines()]
+    r = batch_replies([{"q": q, "context": {**TODAY, **ctx}, "session": s} for s, q, ctx in script], cli_env)
     assert [x["session_id"] for x in r] == [s for s, _, _ in script]
     asked_type, asked_all, asked_date, exit_done, decided, follow, asked_confirm, cancel, after, handoff = r
     assert asked_type["kind"] == "rule" and asked_type["rule"]["decision"] is None

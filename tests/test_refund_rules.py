@@ -9,15 +9,13 @@ the ambiguous provider-fault-on-API case, missing and invalid slots, and orders 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from typing import Any
 
 import pytest
 
 from bot.engine import AnswerEngine
 from bot.rules import REFUND_DECISIONS
-from tests.conftest import DEV_SET
+from tests.conftest import DEV_SET, batch_replies
 
 DATA = DEV_SET.parent
 TABLE = [json.loads(line) for line in (DATA / "refund_decision_table.jsonl").read_text(encoding="utf-8").splitlines()]
@@ -69,17 +67,7 @@ def test_decision_table_through_the_json_contract(engine: AnswerEngine, row: dic
 
 @pytest.mark.integration
 def test_decision_table_through_the_cli_batch(cli_env: dict[str, str]) -> None:
-    stdin = "".join(json.dumps({"q": r["q"], "context": r["context"]}, ensure_ascii=False) + "\n" for r in TABLE)
-    out = subprocess.run(
-        [sys.executable, "-m", "bot", "ask", "--batch", "-", "--json"],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env=cli_env,
-        timeout=300,
-    )
-    assert out.returncode == 0, out.stderr
-    replies = [json.loads(line) for line in out.stdout.splitlines()]
+    replies = batch_replies([{"q": r["q"], "context": r["context"]} for r in TABLE], cli_env)
     assert len(replies) == len(TABLE)
     for row, reply in zip(TABLE, replies, strict=True):
         check_table_row(row, reply)

@@ -86,11 +86,12 @@ def _ask(rules: RulesEngine, message: str, today: str) -> dict[str, Any]:
     return {"decision": reply.rule["decision"], "dates": reply.rule["dates"], "text": reply.text}
 
 
+QUESTIONS = ("我11月24日买的SaaS模板能退款吗", "我11月3日申请的提现什么时候到账", "发票60元，快递费谁出")
+
+
 def test_changing_a_number_in_the_data_changes_the_answers(knowledge_copy: Path, tmp_path: Path) -> None:
     before = _rules(knowledge_copy, tmp_path)
-    saas = _ask(before, "我11月24日买的SaaS模板能退款吗", "2026-11-30")
-    withdraw = _ask(before, "我11月3日申请的提现什么时候到账", "2026-11-30")
-    postage = _ask(before, "发票60元，快递费谁出", "2026-11-30")
+    saas, withdraw, postage = (_ask(before, q, "2026-11-30") for q in QUESTIONS)
     assert saas["decision"] == "negotiate_with_provider" and saas["dates"]["latest"] == "2026-11-28"
     assert withdraw["dates"]["latest"] == "2026-12-01"
     assert postage["decision"] == "provider_pays"
@@ -103,9 +104,7 @@ def test_changing_a_number_in_the_data_changes_the_answers(knowledge_copy: Path,
     path.write_text(text, encoding="utf-8")
 
     after = _rules(knowledge_copy, tmp_path)
-    saas = _ask(after, "我11月24日买的SaaS模板能退款吗", "2026-11-30")
-    withdraw = _ask(after, "我11月3日申请的提现什么时候到账", "2026-11-30")
-    postage = _ask(after, "发票60元，快递费谁出", "2026-11-30")
+    saas, withdraw, postage = (_ask(after, q, "2026-11-30") for q in QUESTIONS)
     assert saas["decision"] == "refund_in_window" and saas["dates"]["latest"] == "2026-11-30"
     assert withdraw["dates"]["latest"] == "2026-12-08"
     assert postage["decision"] == "cash_on_delivery_allowed" and "100" in postage["text"]
