@@ -6,6 +6,7 @@ WORKDIR /app
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY knowledge ./knowledge
+COPY web ./web
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
 # The index is built at image build time (same command as `make build`).
 ENV FAQBOT_KNOWLEDGE_DIR=/app/knowledge FAQBOT_INDEX_DIR=/app/index
@@ -26,6 +27,11 @@ ENV PATH=/opt/venv/bin:$PATH \
     FAQBOT_INDEX_DIR=/app/index \
     FAQBOT_DATABASE_PATH=/app/var/faqbot.sqlite3 \
     FAQBOT_DEMO_ORDERS=/app/knowledge/demo_orders.yaml \
+    FAQBOT_WEB_DIR=/app/web \
+    FAQBOT_HOST=0.0.0.0 \
     FAQBOT_ALLOW_REBUILD=false
-# The terminal chat is the main job until the web server lands; `docker run -it IMAGE`.
-CMD ["faqbot", "chat"]
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+# The web server; set FAQBOT_ENV=production with FAQBOT_AGENT_PASSWORD, FAQBOT_SESSION_SECRET, FAQBOT_ALLOWED_ORIGINS.
+# `docker run -it IMAGE faqbot chat` for the terminal chat.
+CMD ["faqbot", "serve"]

@@ -1,10 +1,11 @@
-# Two entry points for a fresh machine: `make chat` (main job) and `make test`.
+# Two entry points for a fresh machine: `make serve` (main job) and `make test`.
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev chat build test lint typecheck unit bench eval clean
+.PHONY: install install-dev browser-deps serve chat build test lint typecheck unit bench bench-api eval clean
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +24,17 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 install: $(VENV)/.installed
 install-dev: $(VENV)/.installed-dev
 
+# Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline) and need a
+# CJK font, or every Chinese character in the screenshots is a box.
+browser-deps:
+	@if [ ! -x /usr/bin/chromium ] || ! fc-list 2>/dev/null | grep -qi wenquanyi; then \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei fonts-noto-color-emoji; \
+	fi
+
+serve: install
+	$(BIN)/faqbot serve
+
 chat: install
 	$(BIN)/faqbot chat
 
@@ -36,7 +48,7 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-unit: install-dev
+unit: install-dev browser-deps
 	$(BIN)/pytest -q
 
 test: lint typecheck unit
@@ -46,6 +58,10 @@ eval: install
 
 bench: install
 	$(BIN)/python bench/bench_answer.py
+	$(BIN)/python bench/bench_api.py
+
+bench-api: install
+	$(BIN)/python bench/bench_api.py
 
 clean:
-	rm -rf $(VENV) var index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays
+	rm -rf $(VENV) var tests/artifacts index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays

@@ -288,3 +288,80 @@ def eval_(
         for m in report.misses[:show_misses]:
             miss_table.add_row(m.q, m.expect or "（范围外）", m.got or "-", m.kind, f"{m.score:.2f}")
         console.print(miss_table)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (FAQBOT_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (FAQBOT_PORT).")] = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """The web server: demo pages with the widget, FAQ pages, chat API and WebSocket, agent console."""
+    import uvicorn
+
+    from bot.api import UnsafeSettings, create_app
+    from bot.store import StoreError
+
+    settings = _settings(None, None, index_dir)
+    overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    settings = settings.model_copy(update=overrides)
+    try:
+        application = create_app(settings)
+    except (UnsafeSettings, StoreError) as exc:
+        _fail(str(exc))
+        return
+    err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent, API 文档 /docs)")
+    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", ws_ping_interval=20)
+
+
+@app.command()
+def report(
+    csv_path: Annotated[Path | None, typer.Option("--csv", help="Also write the groups to this CSV file.")] = None,
+    similarity: Annotated[float, typer.Option(help="Cosine at or above which two questions are one group.")] = 0.9,
+    limit: Annotated[int, typer.Option(help="Rows shown in the terminal.")] = 30,
+) -> None:
+    """What to improve: fallbacks, clarifications, low-confidence answers and thumbs-down, grouped by
+    similar question, with counts — the input for new alternate questions."""
+    import csv
+
+    from bot.reporting import group_questions
+    from bot.store import ConversationStore, StoreError
+
+    settings = _settings(None, None, None)
+    try:
+        store = ConversationStore(settings.database_path)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    rows = store.to_improve(low_score=settings.answer_threshold + 0.2)
+    if not rows:
+        console.print("没有需要改进的对话记录。")
+        return
+    from bot.encoders import make_encoder
+
+    encoder = make_encoder(settings)
+    groups = group_questions(rows, encoder, similarity)
+    table = Table(title=f"待改进问题：{len(rows)} 条，{len(groups)} 组（{settings.database_path}）")
+    for col in ("次数", "代表问题", "兜底", "澄清", "低置信", "差评", "同组其他问法"):
+        table.add_column(col, overflow="fold")
+    for g in groups[:limit]:
+        table.add_row(
+            str(g.count),
+            g.question,
+            str(g.kinds.get("fallback", 0)),
+            str(g.kinds.get("clarify", 0)),
+            str(g.kinds.get("faq", 0)),
+            str(g.thumbs_down),
+            "；".join(g.variants[:3]),
+        )
+    console.print(table)
+    if csv_path is not None:
+        with csv_path.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(["count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants"])
+            for g in groups:
+                writer.writerow(
+                    [g.count, g.question, g.kinds.get("fallback", 0), g.kinds.get("clarify", 0),
+                     g.kinds.get("faq", 0), g.thumbs_down, " | ".join(g.variants)]
+                )  # fmt: skip
+        console.print(f"已写入 {csv_path}")

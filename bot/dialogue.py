@@ -448,7 +448,9 @@ class RulesEngine:
         marked = self._marked_followup(turn)
         if re.search(r"怎么|如何|怎样|在哪|哪里|为什么|什么时候开始|多少钱", turn.text):
             return None
-        new = {k: v for k, v in self._extract(rule, turn, None).items() if not k.startswith("_")}
+        # only what this message says counts as a follow-up, not the page's order data
+        own = Turn(turn.raw, turn.text, turn.key, turn.today, turn.ctx.model_copy(update={"order": None}))
+        new = {k: v for k, v in self._extract(rule, own, None).items() if not k.startswith("_")}
         if not new or not (marked or self._mostly_slots(turn)):
             return None
         carried = dict(session.slots) if session.last_rule == rule else {}
@@ -470,7 +472,7 @@ class RulesEngine:
         for d in find_dates(rest, turn.today):
             rest = rest.replace(d.text, "")
         rest = re.sub(r"[¥￥]?\d+(?:\.\d+)?\s*(?:元|块|个)?", "", rest)
-        return len(self._key(rest)) <= 5
+        return rest != turn.text and len(self._key(rest)) <= 5
 
     def _run(self, rule: str, slots: dict[str, Any], turn: Turn, session: Session) -> Reply:
         outcome = self._outcome(rule, slots, turn)

@@ -12,10 +12,10 @@ import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 import numpy as np
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from bot.encoders import Encoder, make_encoder
 from bot.index import (
@@ -56,6 +56,16 @@ class FaqHinter(Protocol):
     def faq_hint(self, faq_id: str) -> str | None: ...
 
 
+class AgentSuggestion(BaseModel):
+    """A reply an agent can send: a FAQ answer or a rule's result, with its source and confidence."""
+
+    kind: Literal["faq", "rule"]
+    text: str
+    faq: FaqRef
+    score: float
+    rule: dict[str, Any] | None = None
+
+
 @dataclass(frozen=True)
 class Candidate:
     entry: FaqEntry
@@ -93,6 +103,7 @@ class AnswerEngine:
         self.normalizer = normalizer
         self.index = index
         self.rules = list(rules)
+        self.warmed = False
         if index.entry_ids != [e.id for e in kb.entries]:
             raise IndexError_("the index was built from other knowledge files; run `faqbot build`")
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
@@ -124,6 +135,7 @@ class AnswerEngine:
         self.encoder.warm_up()
         self.normalizer.warm_up()
         self.answer("预热")
+        self.warmed = True
 
     # ------------------------------------------------------------------ retrieval
 
@@ -182,6 +194,39 @@ class AnswerEngine:
         session.record(reply)
         return reply
 
+    def suggest(
+        self, message: str, context: Context | dict[str, Any] | None = None, session: Session | None = None, k: int = 3
+    ) -> list[AgentSuggestion]:
+        """Up to ``k`` replies an agent could send for ``message``: a rule's result first (computed on a copy of
+        the conversation state, so the real session is untouched), then the best FAQ answers."""
+        ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
+        out: list[AgentSuggestion] = []
+        probe = Session.from_state(session.to_state()) if session is not None else Session()
+        for rule in self.rules:
+            ruled = rule.handle(message, ctx, probe)
+            if ruled is not None and ruled.kind == "rule" and ruled.faq is not None:
+                out.append(AgentSuggestion(kind="rule", text=ruled.text, faq=ruled.faq, score=1.0, rule=ruled.rule))
+                break
+        if not self._key(message):
+            return out
+        seen = {s.faq.id for s in out}
+        ranked = self.rank(message, ctx.audience)
+        for c in distinct_answers(ranked, k, RELATED_MIN_SCORE) or ranked[:1]:
+            if len(out) == k:
+                break
+            if c.entry.id in seen:
+                continue
+            e = c.entry
+            out.append(
+                AgentSuggestion(
+                    kind="faq",
+                    text=e.answer.rstrip(),
+                    faq=FaqRef(id=e.id, question=e.question, category=e.category, updated=e.updated_date),
+                    score=round(c.answer_score, 4),
+                )
+            )
+        return out
+
     def _answer(self, message: Any, ctx: Context, session: Session) -> Reply:
         if not isinstance(message, str):
             return self._polite(str(message)[:100], "invalid_input", "抱歉，我只能理解文字消息，请用文字描述您的问题。")
@@ -223,7 +268,7 @@ class AnswerEngine:
             hinters: list[FaqHinter] = [r for r in self.rules if hasattr(r, "faq_hint")]  # type: ignore[misc]
             hints = [h for h in (r.faq_hint(reply.faq.id) for r in hinters) if h]
             if hints:
-                reply.text += "\n\n" + "\n".join(f"💡 {h}" for h in hints)
+                reply.text += "\n\n" + "\n".join(f"> 提示：{h}" for h in hints)
         return reply
 
     def _other_platform(self, text: str) -> str | None:

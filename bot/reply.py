@@ -37,6 +37,8 @@ class Reply(BaseModel):
     conflicts: list[str] = Field(default_factory=list, description="Notes where the FAQ contradicts itself.")
     latency_ms: float | None = None
     session_id: str | None = Field(None, description="The conversation this reply belongs to, when there is one.")
+    message_id: int | None = Field(None, description="The stored message (for feedback), when stored.")
+    html: str | None = Field(None, description="`text` rendered to sanitised HTML (web clients).")
 
 
 class Context(BaseModel):
@@ -67,6 +69,9 @@ class Context(BaseModel):
         return value
 
 
+HISTORY_KEPT = 5  # replies kept in memory per conversation (the full transcript lives in the database)
+
+
 @dataclass
 class Session:
     """Per-conversation state: history, the last FAQ shown, and the rule being worked through."""
@@ -82,5 +87,33 @@ class Session:
 
     def record(self, reply: Reply) -> None:
         self.history.append(reply)
+        del self.history[:-HISTORY_KEPT]
         if reply.faq is not None:
             self.last_faq = reply.faq.id
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-friendly state, enough to resume the conversation after a restart."""
+        return {
+            "last_faq": self.last_faq,
+            "slots": self.slots,
+            "active_rule": self.active_rule,
+            "awaiting": self.awaiting,
+            "last_rule": self.last_rule,
+            "reasks": self.reasks,
+            "handoff": self.handoff,
+            "history": [r.model_dump(mode="json") for r in self.history[-HISTORY_KEPT:]],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Session:
+        history = [Reply.model_validate(r) for r in state.get("history") or []]
+        return cls(
+            history=history,
+            last_faq=state.get("last_faq"),
+            slots=dict(state.get("slots") or {}),
+            active_rule=state.get("active_rule"),
+            awaiting=state.get("awaiting"),
+            last_rule=state.get("last_rule"),
+            reasks=int(state.get("reasks") or 0),
+            handoff=bool(state.get("handoff")),
+        )

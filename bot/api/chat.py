@@ -1,0 +1,92 @@
+"""POST /api/chat and the WebSocket /ws/chat: a user's messages in, reply objects out."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, ValidationError
+
+from bot.api.deps import ServiceDep, get_service, get_settings
+from bot.render import markdown_to_html
+from bot.reply import Context, Reply
+
+router = APIRouter()
+MAX_FRAME_BYTES = 16_000
+
+
+class ChatRequest(BaseModel):
+    message: str = Field(description="The user's message.", max_length=20_000)
+    session_id: str | None = Field(None, max_length=64, description="Continue this conversation; null starts one.")
+    context: Context = Field(default_factory=Context)
+
+
+@router.post("/api/chat", response_model=Reply, tags=["chat"])
+async def chat(body: ChatRequest, service: ServiceDep) -> JSONResponse:
+    """Answer one message; the reply carries `session_id` to continue the conversation."""
+    reply = await service.user_message(body.session_id, body.message, body.context)
+    return JSONResponse(reply.model_dump(mode="json"))  # already a validated Reply: skip re-validation
+
+
+def _error(code: str, message: str) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message}
+
+
+@router.websocket("/ws/chat")
+async def chat_socket(ws: WebSocket) -> None:
+    """Frames: server {"type": "session"} first; client {"type": "message", "text", "context"}; server
+    {"type": "typing"} then {"type": "reply", "reply"}; also {"type": "agent_message"} and {"type": "handoff"}."""
+    settings = get_settings(ws)
+    origin = ws.headers.get("origin")
+    if settings.env == "production" and origin not in settings.allowed_origins:
+        await ws.close(code=1008, reason="origin not allowed")
+        return
+    service = get_service(ws)
+    await ws.accept()
+    conv = service.open(ws.query_params.get("session_id"))
+    history = [
+        {**m.public(), "html": markdown_to_html(m.text) if m.role == "bot" else None}
+        for m in service.store.messages(conv.id, limit=200)
+    ]
+    await ws.send_json({"type": "session", "session_id": conv.id, "history": history, "handoff": conv.handoff})
+    service.hub.join_user(conv.id, ws)
+    try:
+        while True:
+            raw = await ws.receive_text()
+            frame = _parse(raw)
+            if "error" in frame:
+                await ws.send_json(_error(*frame["error"]))
+                continue
+            await ws.send_json({"type": "typing"})
+            reply = await service.user_message(conv.id, frame["text"], frame["context"])
+            await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
+    except WebSocketDisconnect:
+        pass
+    finally:
+        service.hub.leave_user(conv.id, ws)
+
+
+def _parse(raw: str) -> dict[str, Any]:
+    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+        return {"error": ("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return {"error": ("bad_json", "a frame must be a JSON object")}
+    if not isinstance(data, dict):
+        return {"error": ("bad_frame", "a frame must be a JSON object")}
+    if data.get("type") == "ping":
+        return {"error": ("pong", "pong")}
+    if data.get("type") != "message":
+        return {"error": ("unknown_type", f"unknown frame type {data.get('type')!r}; expected 'message'")}
+    text = data.get("text")
+    if not isinstance(text, str):
+        return {"error": ("bad_text", "'text' must be a string")}
+    try:
+        context = Context.model_validate(data.get("context") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        return {"error": ("bad_context", f"context.{'.'.join(map(str, first['loc']))}: {first['msg']}")}
+    return {"text": text, "context": context}

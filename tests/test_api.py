@@ -1,0 +1,351 @@
+"""The web server in process (FastAPI TestClient): real index, real encoder, real SQLite file."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from starlette.websockets import WebSocketDisconnect
+
+from bot.api import UnsafeSettings, create_app
+from bot.engine import AnswerEngine
+from bot.settings import Settings
+from bot.store import ConversationStore
+
+PASSWORD = "agent-test-password"
+TODAY = {"today": "2026-11-30"}
+
+
+@pytest.fixture(scope="module")
+def web_settings(settings: Settings, engine: AnswerEngine, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    # `engine` builds the session's index; the app opens its own engine on it
+    db = tmp_path_factory.mktemp("web") / "faqbot.sqlite3"
+    return settings.model_copy(
+        update={"database_path": db, "agent_password": SecretStr(PASSWORD), "allow_rebuild": False}
+    )
+
+
+@pytest.fixture(scope="module")
+def client(web_settings: Settings) -> Iterator[TestClient]:
+    with TestClient(create_app(web_settings)) as c:
+        yield c
+
+
+def chat(client: TestClient, message: str, session_id: str | None = None, **ctx: Any) -> dict[str, Any]:
+    r = client.post("/api/chat", json={"message": message, "session_id": session_id, "context": {**TODAY, **ctx}})
+    assert r.status_code == 200, r.text
+    return r.json()  # type: ignore[no-any-return]
+
+
+def login(client: TestClient, password: str = PASSWORD) -> str:
+    page = client.get("/agent")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert token, page.text[:300]
+    r = client.post(
+        "/agent/login", data={"password": password, "name": "小腾", "csrf": token.group(1)}, follow_redirects=False
+    )
+    assert r.status_code == 303, r.text
+    console = client.get("/agent")
+    meta = re.search(r'name="csrf-token" content="([^"]+)"', console.text)
+    assert meta
+    return meta.group(1)
+
+
+# ---------------------------------------------------------------------------------------------- chat API
+
+
+def test_chat_returns_the_reply_object_with_session_and_message_ids(client: TestClient) -> None:
+    reply = chat(client, "发票 快递费")
+    assert reply["kind"] == "faq" and reply["faq"]["id"] == "invoice-postage"
+    assert reply["session_id"] and isinstance(reply["message_id"], int)
+    assert "<li>" in reply["html"] and "<script" not in reply["html"]
+    follow = chat(client, "30元", reply["session_id"])
+    assert follow["session_id"] == reply["session_id"]
+    assert follow["kind"] == "rule" and follow["rule"]["decision"] == "cash_on_delivery_allowed"
+
+
+def test_rules_with_context_order_through_the_api(client: TestClient) -> None:
+    reply = chat(client, "这个订单能退吗", order={"id": "2026112800001"})
+    assert reply["rule"]["decision"] == "refund_in_window" and reply["rule"]["dates"]["latest"] == "2026-12-02"
+
+
+def test_html_in_a_message_is_text(client: TestClient) -> None:
+    reply = chat(client, "<img src=x onerror=alert(1)>镜像能下载吗")
+    assert "<img" not in reply["html"] and "onerror" not in reply["html"].replace("&lt;img src=x onerror", "")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status", "code"),
+    [
+        ("get", "/api/faq/no-such-entry", None, 404, "not_found"),
+        ("get", "/no/such/page", None, 404, "not_found"),
+        ("post", "/api/chat", {"message": 5}, 422, "invalid_request"),
+        ("post", "/api/chat", {"session_id": "x"}, 422, "invalid_request"),
+        ("post", "/api/chat", {"message": "hi", "context": {"today": "tomorrow"}}, 422, "invalid_request"),
+        ("post", "/api/chat", {"message": "hi", "context": {"order": {"purchased_on": "x"}}}, 422, "invalid_request"),
+        ("put", "/api/chat", {"message": "hi"}, 405, "method_not_allowed"),
+        ("post", "/api/feedback", {"message_id": 999999, "helpful": False}, 404, "not_found"),
+        ("get", "/api/agent/queue", None, 401, "unauthorized"),
+    ],
+)
+def test_one_error_shape(
+    client: TestClient, method: str, path: str, body: dict[str, Any] | None, status: int, code: str
+) -> None:
+    r = client.request(method.upper(), path, json=body)
+    assert r.status_code == status
+    data = r.json()
+    assert set(data) == {"status", "code", "message"} and data["status"] == status and data["code"] == code
+    assert data["message"]
+
+
+def test_malformed_json_body_gets_the_error_shape(client: TestClient) -> None:
+    r = client.post("/api/chat", content=b"{not json", headers={"content-type": "application/json"})
+    assert r.status_code == 422 and r.json()["code"] == "invalid_request"
+
+
+# ---------------------------------------------------------------------------------------------- FAQ, feedback, health
+
+
+def test_faq_list_filter_search_and_entry(client: TestClient) -> None:
+    everything = client.get("/api/faq").json()
+    assert everything["total"] == 87
+    invoices = client.get("/api/faq", params={"category": "发票"}).json()
+    assert invoices["total"] == 13 and all(i["category"] == "发票" for i in invoices["items"])
+    providers = client.get("/api/faq", params={"audience": "provider"}).json()
+    assert all(i["audience"] in ("provider", "both") for i in providers["items"])
+    found = client.get("/api/faq", params={"q": "镜像能下到本地吗"}).json()
+    assert found["items"][0]["id"] == "image-download"
+    entry = client.get("/api/faq/image-limits").json()
+    assert entry["question"] == "镜像的使用限制？" and "<table>" in entry["answer_html"]
+    assert entry["answer_markdown"].startswith("| 名称") and entry["conflicts"]
+    assert client.get("/faq/image-limits").status_code == 200 and "500" in client.get("/faq/image-limits").text
+
+
+def test_feedback_is_stored_and_thumbs_down_queues_the_conversation(client: TestClient, web_settings: Settings) -> None:
+    reply = chat(client, "小程序多久更新一次")
+    r = client.post("/api/feedback", json={"message_id": reply["message_id"], "helpful": False, "comment": "没说清"})
+    assert r.status_code == 201 and r.json()["stored"]
+    store = ConversationStore(web_settings.database_path)
+    stored = store.feedback(reply["session_id"])
+    assert stored and stored[-1]["helpful"] == 0 and stored[-1]["comment"] == "没说清"
+    conv = store.conversation(reply["session_id"])
+    assert conv is not None and conv.attention == "thumbs_down"
+
+
+def test_health_and_readiness(client: TestClient) -> None:
+    assert client.get("/healthz").json() == {"status": "ok"}
+    ready = client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"index": True, "encoder": True, "database": True}
+
+
+def test_openapi_documents_the_api(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"/api/chat", "/api/faq", "/api/faq/{entry_id}", "/api/feedback", "/healthz", "/readyz"} <= set(paths)
+
+
+def test_pages_render(client: TestClient) -> None:
+    for path in ("/", "/provider", "/faq", "/faq?q=发票", "/agent"):
+        r = client.get(path)
+        assert r.status_code == 200 and "<html" in r.text, path
+    js = client.get("/widget.js")
+    assert (
+        js.status_code == 200 and "attachShadow" in js.text and js.headers["content-type"].startswith("text/javascript")
+    )
+
+
+# ---------------------------------------------------------------------------------------------- WebSocket
+
+
+def test_websocket_session_typing_reply_and_errors(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as ws:
+        first = ws.receive_json()
+        assert first["type"] == "session" and first["session_id"] and first["history"] == []
+        ws.send_json({"type": "message", "text": "镜像能下到本地吗", "context": TODAY})
+        assert ws.receive_json() == {"type": "typing"}
+        reply = ws.receive_json()
+        assert reply["type"] == "reply" and reply["reply"]["faq"]["id"] == "image-download"
+        assert reply["reply"]["session_id"] == first["session_id"]
+        for bad, code in [
+            ("not json", "bad_json"),
+            ("[1, 2]", "bad_frame"),
+            ('{"type": "dance"}', "unknown_type"),
+            ('{"type": "message", "text": 5}', "bad_text"),
+            ('{"type": "message", "text": "hi", "context": {"today": "x"}}', "bad_context"),
+            ('{"type": "message", "text": "' + "长" * 9000 + '"}', "too_large"),
+        ]:
+            ws.send_text(bad)
+            err = ws.receive_json()
+            assert err["type"] == "error" and err["code"] == code and err["message"], (bad[:30], err)
+        ws.send_json({"type": "message", "text": "你好"})  # the connection is still up
+        assert ws.receive_json()["type"] == "typing"
+        assert ws.receive_json()["reply"]["kind"] == "smalltalk"
+    with client.websocket_connect(f"/ws/chat?session_id={first['session_id']}") as ws:
+        resumed = ws.receive_json()
+        assert resumed["session_id"] == first["session_id"]
+        texts = [m["text"] for m in resumed["history"]]
+        assert texts[0] == "镜像能下到本地吗" and "你好" in texts
+
+
+def test_handoff_queue_agent_reply_takeover_and_hand_back(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as user:
+        sid = user.receive_json()["session_id"]
+        user.send_json({"type": "message", "text": "我11月20日买的SaaS模板能退吗", "context": TODAY})
+        user.receive_json()
+        user.receive_json()
+        user.send_json({"type": "message", "text": "转人工", "context": TODAY})
+        user.receive_json()
+        handoff = user.receive_json()["reply"]
+        assert handoff["kind"] == "handoff"
+
+        token = login(client)
+        queue = client.get("/api/agent/queue").json()["items"]
+        mine = next(i for i in queue if i["id"] == sid)
+        assert mine["handoff"] == "requested" and mine["last_user_message"] == "转人工"
+        detail = client.get(f"/api/agent/conversations/{sid}").json()
+        assert [m["role"] for m in detail["messages"]] == ["user", "bot", "user", "bot"]
+        top = detail["suggestions"][0]
+        assert top["kind"] == "rule" and top["rule"]["decision"] == "negotiate_with_provider"  # the real question
+        assert "**" not in top["text"]  # plain text, ready to send
+
+        # state changes need the CSRF header
+        r = client.post(f"/api/agent/conversations/{sid}/handoff", json={"state": "agent"})
+        assert r.status_code == 403 and r.json()["code"] == "csrf"
+        r = client.post(
+            f"/api/agent/conversations/{sid}/handoff", json={"state": "agent"}, headers={"x-csrf-token": token}
+        )
+        assert r.status_code == 200 and r.json()["handoff"] == "agent"
+        assert user.receive_json() == {"type": "handoff", "state": "agent", "agent": "小腾"}
+
+        r = client.post(
+            f"/api/agent/conversations/{sid}/messages", json={"text": top["text"]}, headers={"x-csrf-token": token}
+        )
+        assert r.status_code == 201
+        pushed = user.receive_json()
+        assert pushed["type"] == "agent_message" and pushed["agent"] == "小腾" and pushed["text"] == top["text"]
+
+        # while an agent has it, the bot does not answer
+        user.send_json({"type": "message", "text": "好的，谢谢", "context": TODAY})
+        user.receive_json()
+        quiet = user.receive_json()["reply"]
+        assert quiet["kind"] == "handoff" and quiet["reason"] == "with_agent"
+
+        client.post(f"/api/agent/conversations/{sid}/handoff", json={"state": "bot"}, headers={"x-csrf-token": token})
+        assert user.receive_json()["state"] == "bot"
+        user.send_json({"type": "message", "text": "发票多久能开出来", "context": TODAY})
+        user.receive_json()
+        assert user.receive_json()["reply"]["kind"] == "faq"
+
+
+def test_agent_search_suggestions_and_login_failures(client: TestClient) -> None:
+    token = login(client)
+    found = client.get("/api/agent/suggest", params={"q": "发票多久能到"}).json()
+    assert found[0]["faq"]["id"] == "invoice-arrival-time" and 0 < found[0]["score"] <= 1
+    assert client.get("/api/agent/suggest", params={"q": ""}).status_code == 422
+    client.post("/agent/logout", data={"csrf": token})
+    assert client.get("/api/agent/queue").status_code == 401
+    page = client.get("/agent")
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf is not None
+    wrong = client.post("/agent/login", data={"password": "nope", "csrf": csrf.group(1)}, follow_redirects=False)
+    assert wrong.status_code == 401 and "密码不正确" in wrong.text
+    forged = client.post("/agent/login", data={"password": PASSWORD, "csrf": "forged"}, follow_redirects=False)
+    assert forged.status_code == 403
+    with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/agent") as ws:
+        ws.receive_json()
+
+
+def test_agent_socket_gets_the_queue_live(client: TestClient) -> None:
+    login(client)
+    with client.websocket_connect("/ws/agent") as agent:
+        assert agent.receive_json()["type"] == "snapshot"
+        reply = chat(client, "转人工")
+        frame = agent.receive_json()
+        assert frame["type"] == "queue" and frame["conversation"]["id"] == reply["session_id"]
+
+
+# ---------------------------------------------------------------------- restart, secrets, production
+
+
+def test_a_restart_keeps_history_and_the_rule_in_progress(web_settings: Settings, tmp_path: Path) -> None:
+    s = web_settings.model_copy(update={"database_path": tmp_path / "restart.sqlite3"})
+    with TestClient(create_app(s)) as c:
+        first = chat(c, "我买的东西能退款吗")
+        assert first["rule"]["missing"] == ["delivery_type"]
+        sid = first["session_id"]
+    with TestClient(create_app(s)) as c:  # a new process on the same database
+        second = chat(c, "SaaS", sid)
+        assert second["rule"]["missing"] == ["purchased_on"]
+        with c.websocket_connect(f"/ws/chat?session_id={sid}") as ws:
+            assert [m["role"] for m in ws.receive_json()["history"]] == ["user", "bot", "user", "bot"]
+
+
+def test_generated_agent_password_is_printed_once_and_only_its_hash_stored(
+    web_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s = web_settings.model_copy(update={"database_path": tmp_path / "pw.sqlite3", "agent_password": None})
+    create_app(s)
+    printed = capsys.readouterr().err
+    password = re.search(r"初始密码（只显示这一次，请妥善保存）：(\S+)", printed)
+    assert password is not None
+    stored = ConversationStore(s.database_path).get_setting("agent_password_hash")
+    assert stored is not None and stored.startswith("$argon2") and password.group(1) not in stored
+    app = create_app(s)
+    assert "初始密码" not in capsys.readouterr().err  # not shown again
+    assert app.state.auth.verify(password.group(1)) and not app.state.auth.verify("wrong")
+
+
+def test_production_refuses_unsafe_settings(web_settings: Settings, tmp_path: Path) -> None:
+    unsafe = web_settings.model_copy(
+        update={"env": "production", "agent_password": None, "session_secret": None, "allowed_origins": ["*"]}
+    )
+    with pytest.raises(UnsafeSettings, match=r"FAQBOT_AGENT_PASSWORD.*FAQBOT_SESSION_SECRET.*FAQBOT_ALLOWED_ORIGINS"):
+        create_app(unsafe)
+    safe = unsafe.model_copy(
+        update={
+            "agent_password": SecretStr("a-long-enough-password"),
+            "session_secret": SecretStr("s" * 40),
+            "allowed_origins": ["https://shop.example.com"],
+            "database_path": tmp_path / "prod.sqlite3",
+        }
+    )
+    with TestClient(create_app(safe)) as c:
+        with (
+            pytest.raises(WebSocketDisconnect),
+            c.websocket_connect("/ws/chat", headers={"origin": "https://evil.example.com"}) as ws,
+        ):
+            ws.receive_json()
+        with c.websocket_connect("/ws/chat", headers={"origin": "https://shop.example.com"}) as ws:
+            assert ws.receive_json()["type"] == "session"
+
+
+@pytest.mark.integration
+def test_report_groups_what_to_improve(client: TestClient, web_settings: Settings, tmp_path: Path) -> None:
+    for q in ("云服务器怎么重装系统", "云服务器如何重装系统", "今天天气怎么样"):
+        assert chat(client, q)["kind"] == "fallback"
+    env = batch_free_env(web_settings)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "report", "--csv", str(tmp_path / "improve.csv")],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "待改进问题" in out.stdout
+    lines = (tmp_path / "improve.csv").read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("count,question,fallback,clarify")
+    reinstall = next(line for line in lines if "重装系统" in line)
+    assert reinstall.startswith("2,"), lines  # the two phrasings are one group
+    assert any("小程序多久更新一次" in line for line in lines)  # the thumbs-down from the feedback test
+
+
+def batch_free_env(s: Settings) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
+    env["FAQBOT_DATABASE_PATH"] = str(s.database_path)
+    env["FAQBOT_INDEX_DIR"] = str(s.index_dir)
+    return env

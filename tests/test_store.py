@@ -1,0 +1,58 @@
+"""The conversation database: real SQLite files, WAL, migrations, one transaction per turn."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bot.store import MIGRATIONS, ConversationStore, StoreError
+
+
+def test_new_database_is_migrated_to_the_latest_version_in_wal(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "a.sqlite3")
+    assert store.version == len(MIGRATIONS)
+    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"conversations", "messages", "feedback", "handoffs", "orders", "settings"} <= tables
+
+
+def test_a_database_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "future.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.close()
+    with pytest.raises(StoreError, match="newer than this program"):
+        ConversationStore(path)
+
+
+def test_a_turn_is_stored_whole_and_survives_a_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "t.sqlite3"
+    store = ConversationStore(path)
+    user_id, bot_id = store.record_turn(
+        "c1", "发票多久到", "10 个工作日内", kind="faq", score=0.9, latency_ms=9.0, reply={"kind": "faq"},
+        state={"slots": {"a": 1}}, audience="buyer",
+    )  # fmt: skip
+    assert bot_id == user_id + 1
+    store.close()
+    again = ConversationStore(path)
+    conv = again.conversation("c1")
+    assert conv is not None and conv.state == {"slots": {"a": 1}} and conv.audience == "buyer"
+    assert [(m.role, m.text) for m in again.messages("c1")] == [("user", "发票多久到"), ("bot", "10 个工作日内")]
+
+
+def test_a_failed_turn_stores_nothing(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "f.sqlite3")
+    with pytest.raises(TypeError):
+        store.record_turn("c2", "hi", "x", kind="faq", score=1.0, latency_ms=None, reply={"bad": object()}, state={})
+    assert store.conversation("c2") is None and store.messages("c2") == []
+
+
+def test_queue_lists_conversations_that_need_a_person(tmp_path: Path) -> None:
+    store = ConversationStore(tmp_path / "q.sqlite3")
+    for cid in ("ok", "asked", "flagged"):
+        store.record_turn(cid, "q", "a", kind="faq", score=1.0, latency_ms=None, reply={}, state={})
+    store.set_handoff("asked", "requested", reason="user_request")
+    store.set_attention("flagged", "fallback")
+    assert {c.id for c in store.queue()} == {"asked", "flagged"}
