@@ -204,6 +204,7 @@ def test_handoff_queue_agent_reply_takeover_and_hand_back(client: TestClient) ->
         user.receive_json()
         handoff = user.receive_json()["reply"]
         assert handoff["kind"] == "handoff"
+        assert user.receive_json() == {"type": "handoff", "state": "requested"}
 
         token = login(client)
         queue = client.get("/api/agent/queue").json()["items"]

@@ -62,6 +62,8 @@ async def chat_socket(ws: WebSocket) -> None:
             await ws.send_json({"type": "typing"})
             reply = await service.user_message(conv.id, frame["text"], frame["context"])
             await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
+            if reply.kind == "handoff" and reply.reason == "user_request":
+                await ws.send_json({"type": "handoff", "state": "requested"})
     except WebSocketDisconnect:
         pass
     finally:

@@ -247,7 +247,8 @@
       } else if (f.type === "agent_message") {
         typing.hidden = true; addAgent(f.text, f.agent);
       } else if (f.type === "handoff") {
-        setStatus(f.state === "agent" ? "人工客服 " + (f.agent || "") + " 已接入" : f.state === "bot" ? "已转回智能客服" : "");
+        setStatus(f.state === "agent" ? "人工客服 " + (f.agent || "") + " 已接入" :
+          f.state === "requested" ? "已为您排队转接人工客服…" : f.state === "bot" ? "已转回智能客服" : "");
       } else if (f.type === "error") {
         typing.hidden = true; setStatus("消息未发送：" + f.message);
       }
