@@ -220,6 +220,7 @@ def chat(
     session = Session()
     console.print("[bold]腾讯云云市场智能客服[/]（输入问题后回车；输入数字选择建议问题；exit 退出）")
     last: Reply | None = None
+    turns = 0
     with contextlib.suppress(ImportError):
         import readline  # noqa: F401  (line editing and ↑ history)
     while True:
@@ -236,11 +237,12 @@ def chat(
                 line = last.suggestions[k].question
                 console.print(f"[dim]→ {escape(line)}[/]")
         last = engine.answer(line, ctx, session)
+        turns += 1
         _show(last)
         if last.kind in ("clarify", "fallback") and last.suggestions:
             for i, s in enumerate(last.suggestions, 1):
                 console.print(f"  [cyan]{i}[/]. {escape(s.question)}")
-    console.print(f"再见！本次共 {len(session.history)} 轮对话。")
+    console.print(f"再见！本次共 {turns} 轮对话。")
 
 
 @app.command(name="eval")
