@@ -21,7 +21,7 @@ COPY --from=build --chown=faqbot:faqbot /app /app
 RUN mkdir -p /app/var && chown faqbot:faqbot /app/var
 VOLUME ["/app/var"]
 WORKDIR /app
-USER faqbot
+USER 10001:10001
 ENV PATH=/opt/venv/bin:$PATH \
     FAQBOT_KNOWLEDGE_DIR=/app/knowledge \
     FAQBOT_INDEX_DIR=/app/index \
@@ -31,7 +31,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     FAQBOT_HOST=0.0.0.0 \
     FAQBOT_ALLOW_REBUILD=false
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"
+HEALTHCHECK --interval=30s --timeout=5s CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/readyz')"]
 # The web server; set FAQBOT_ENV=production with FAQBOT_AGENT_PASSWORD, FAQBOT_SESSION_SECRET, FAQBOT_ALLOWED_ORIGINS.
 # `docker run -it IMAGE faqbot chat` for the terminal chat.
 CMD ["faqbot", "serve"]

@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev browser-deps serve chat build test lint typecheck unit bench bench-api eval clean
+.PHONY: install install-dev browser-deps serve chat build test lint typecheck unit bench bench-api bench-load fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -44,6 +44,7 @@ build: install
 lint: install-dev
 	$(BIN)/ruff check bot tests bench
 	$(BIN)/ruff format --check bot tests bench
+	$(BIN)/hadolint Dockerfile
 
 typecheck: install-dev
 	$(BIN)/mypy
@@ -62,6 +63,13 @@ bench: install
 
 bench-api: install
 	$(BIN)/python bench/bench_api.py
+
+bench-load: install
+	$(BIN)/python bench/bench_load.py
+
+# A long fuzzing run (make test runs the same tests with 15 examples per API operation).
+fuzz: install-dev
+	FAQBOT_FUZZ_EXAMPLES=300 $(BIN)/pytest -q tests/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) var tests/artifacts index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays

@@ -40,7 +40,7 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def latency(rounds: int) -> dict[str, float]:
-    settings = Settings()
+    settings = Settings(query_cache_size=0)  # every answer() encodes: the cache would hide the comparison
     engine = AnswerEngine.from_settings(settings)
     engine.warm_up()
     questions = [c.q for c in read_cases(DEV)]
@@ -107,7 +107,7 @@ def rules_overhead(rounds: int) -> dict[str, float]:
     time rules.handle() itself takes, over the dev questions and the refund variants."""
     from bot.reply import Context, Session
 
-    with_rules = AnswerEngine.from_settings(Settings())
+    with_rules = AnswerEngine.from_settings(Settings(query_cache_size=0))
     bare = AnswerEngine(
         with_rules.settings, with_rules.kb, with_rules.encoder, with_rules.normalizer, with_rules.index, rules=()
     )

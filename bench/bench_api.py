@@ -13,22 +13,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import socket
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 import httpx
-import numpy as np
 from websockets.sync.client import connect
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import pct, start_server  # noqa: E402
 from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
 from bot.reply import Session  # noqa: E402
@@ -38,45 +34,19 @@ DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
 CONTEXT = {"today": "2026-11-30"}
 
 
-def pct(xs: list[float], p: float) -> float:
-    return float(np.percentile(np.array(xs), p))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def start_server(db: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {**os.environ, "FAQBOT_PORT": str(port), "FAQBOT_DATABASE_PATH": str(db), "FAQBOT_ALLOW_REBUILD": "false"}
-    env.setdefault("FAQBOT_AGENT_PASSWORD", "bench-password-123")
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], cwd=ROOT, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(base + "/readyz", timeout=2) as r:
-                if r.status == 200:
-                    return proc, base
-        except OSError:
-            time.sleep(0.3)
-    proc.kill()
-    raise SystemExit("the server did not become ready")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=1)
     args = parser.parse_args()
     questions = [c.q for c in read_cases(DEV)] * args.rounds
 
-    engine = AnswerEngine.from_settings(Settings())  # builds the index if needed, before the server starts
+    # builds the index if needed, before the server starts; no query cache on either side (repeats would hit it)
+    engine = AnswerEngine.from_settings(Settings(query_cache_size=0))
     engine.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
-        proc, base = start_server(Path(tmp) / "bench.sqlite3")
+        proc, base = start_server(
+            Path(tmp) / "bench.sqlite3", FAQBOT_MESSAGES_PER_MINUTE="100000", FAQBOT_QUERY_CACHE_SIZE="0"
+        )
         try:
             for q in questions[:20]:  # warm both sides
                 engine.answer(q, CONTEXT)

@@ -14,48 +14,63 @@ from bot.settings import Settings
 from bot.store import ConversationStore
 
 log = logging.getLogger(__name__)
-HASH_KEY = "agent_password_hash"
 SECRET_KEY = "session_secret"
+Role = str  # "agent" (the console) or "admin" (also knowledge reload and report export)
+ROLES: dict[Role, tuple[str, str, str]] = {
+    # role: (stored hash key, settings field, how the one-time password is announced)
+    "agent": ("agent_password_hash", "agent_password", "客服后台 /agent 初始密码"),
+    "admin": ("admin_password_hash", "admin_password", "管理员初始密码（也可登录 /agent，可重载知识库、导出报告）"),
+}
 
 
 class AgentAuth:
-    def __init__(self, password_hash: str, session_secret: str) -> None:
+    def __init__(self, hashes: dict[Role, str], session_secret: str) -> None:
         self._hasher = PasswordHasher()
-        self._hash = password_hash
+        self._hashes = hashes
         self.session_secret = session_secret
 
     @classmethod
     def from_settings(cls, settings: Settings, store: ConversationStore) -> AgentAuth:
-        """Use the configured password, or the stored hash, or generate a password, print it once and
-        store only its hash."""
+        """For each role: the configured password, or the stored hash, or a generated password — printed once,
+        only its hash stored."""
         hasher = PasswordHasher()
-        if settings.agent_password is not None:
-            password_hash = hasher.hash(settings.agent_password.get_secret_value())
-        else:
-            stored = store.get_setting(HASH_KEY)
+        hashes: dict[Role, str] = {}
+        for role, (key, field, label) in ROLES.items():
+            configured = getattr(settings, field)
+            if configured is not None:
+                hashes[role] = hasher.hash(configured.get_secret_value())
+                continue
+            stored = store.get_setting(key)
             if stored is None:
                 password = secrets.token_urlsafe(12)
                 stored = hasher.hash(password)
-                store.set_setting(HASH_KEY, stored)
+                store.set_setting(key, stored)
                 print(
-                    f"\n  客服后台 /agent 初始密码（只显示这一次，请妥善保存）：{password}\n"
-                    "  Agent console password (shown once): set FAQBOT_AGENT_PASSWORD to choose your own.\n",
+                    f"\n  {label}（只显示这一次，请妥善保存）：{password}\n"
+                    f"  {role} password (shown once): set FAQBOT_{field.upper()} to choose your own.\n",
                     file=sys.stderr,
                     flush=True,
                 )
-            password_hash = stored
+            hashes[role] = stored
         if settings.session_secret is not None:
             secret = settings.session_secret.get_secret_value()
         else:
             secret = store.get_setting(SECRET_KEY) or secrets.token_urlsafe(48)
             store.set_setting(SECRET_KEY, secret)
-        return cls(password_hash, secret)
+        return cls(hashes, secret)
+
+    def role_for(self, password: str) -> Role | None:
+        """The role this password logs in as (admin first), or None."""
+        for role in ("admin", "agent"):
+            try:
+                if self._hasher.verify(self._hashes[role], password):
+                    return role
+            except (VerificationError, InvalidHashError):
+                continue
+        return None
 
     def verify(self, password: str) -> bool:
-        try:
-            return bool(self._hasher.verify(self._hash, password))
-        except (VerificationError, InvalidHashError):
-            return False
+        return self.role_for(password) is not None
 
 
 def new_csrf_token() -> str:

@@ -313,7 +313,14 @@ def serve(
         _fail(str(exc))
         return
     err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent, API 文档 /docs)")
-    uvicorn.run(application, host=settings.host, port=settings.port, log_level="info", ws_ping_interval=20)
+    uvicorn.run(
+        application,
+        host=settings.host,
+        port=settings.port,
+        log_level="info",
+        ws_ping_interval=20,
+        ws_max_size=settings.max_body_bytes,
+    )
 
 
 @app.command()

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -104,6 +106,8 @@ class AnswerEngine:
         self.index = index
         self.rules = list(rules)
         self.warmed = False
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
         if index.entry_ids != [e.id for e in kb.entries]:
             raise IndexError_("the index was built from other knowledge files; run `faqbot build`")
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
@@ -139,9 +143,26 @@ class AnswerEngine:
 
     # ------------------------------------------------------------------ retrieval
 
+    def _embed(self, text: str) -> np.ndarray:
+        """The query embedding, from a bounded LRU cache (popular questions repeat: a hit skips the encoder)."""
+        size = self.settings.query_cache_size
+        if size:
+            with self._cache_lock:
+                hit = self._query_cache.get(text)
+                if hit is not None:
+                    self._query_cache.move_to_end(text)
+                    return hit
+        vec = np.asarray(self.encoder.encode_queries([text])[0])
+        if size:
+            with self._cache_lock:
+                self._query_cache[text] = vec
+                while len(self._query_cache) > size:
+                    self._query_cache.popitem(last=False)
+        return vec
+
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
         """All entries, best first, with calibrated confidence."""
-        qvec = self.encoder.encode_queries([self.normalizer.matching_text(message)])[0]
+        qvec = self._embed(self.normalizer.matching_text(message))
         tokens = self.normalizer.tokens(message)
         idx = self.index
         feats = entry_evidence(

@@ -46,6 +46,11 @@ class Settings(BaseSettings):
         description="Demo orders loaded into an empty orders table; empty to load none.",
     )
     max_message_chars: int = Field(500, ge=1, description="Longer messages are refused politely.")
+    query_cache_size: int = Field(
+        10_000,
+        ge=0,
+        description="Query embeddings kept in an LRU cache (0 = off); repeated questions skip the encoder.",
+    )
     # --- web server ---
     env: Literal["development", "production"] = Field(
         "development", description="'production' refuses to start without explicit secrets and widget origins."
@@ -57,6 +62,16 @@ class Settings(BaseSettings):
     )
     session_secret: SecretStr | None = Field(
         None, description="Key that signs console session cookies; if unset, a random one is kept in the database."
+    )
+    admin_password: SecretStr | None = Field(
+        None, description="Admin password (knowledge reload, report export); if unset, generated like the agent's."
+    )
+    messages_per_minute: int = Field(30, ge=1, description="Messages one conversation may send per minute.")
+    connections_per_ip: int = Field(20, ge=1, description="Open chat sockets one IP address may hold.")
+    max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
+    ws_idle_seconds: float = Field(300, gt=0, description="A chat socket with no message for this long is closed.")
+    rate_limit_storage: str = Field(
+        "memory://", description="Where rate-limit counters live: memory:// (one worker) or redis://host:6379."
     )
     allowed_origins: list[str] = Field(
         default_factory=lambda: ["*"],
@@ -79,6 +94,14 @@ class Settings(BaseSettings):
         problems = []
         if self.agent_password is None or len(self.agent_password.get_secret_value()) < 12:
             problems.append("FAQBOT_AGENT_PASSWORD must be set (at least 12 characters)")
+        if self.admin_password is None or len(self.admin_password.get_secret_value()) < 12:
+            problems.append("FAQBOT_ADMIN_PASSWORD must be set (at least 12 characters)")
+        if (
+            self.admin_password is not None
+            and self.agent_password is not None
+            and self.admin_password.get_secret_value() == self.agent_password.get_secret_value()
+        ):
+            problems.append("FAQBOT_ADMIN_PASSWORD must differ from FAQBOT_AGENT_PASSWORD")
         if self.session_secret is None or len(self.session_secret.get_secret_value()) < 32:
             problems.append("FAQBOT_SESSION_SECRET must be set (at least 32 characters)")
         if not self.allowed_origins or "*" in self.allowed_origins:

@@ -46,6 +46,7 @@ def chat(client: TestClient, message: str, session_id: str | None = None, **ctx:
 
 
 def login(client: TestClient, password: str = PASSWORD) -> str:
+    """Log in through the real form; returns the console's CSRF token."""
     page = client.get("/agent")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert token, page.text[:300]
@@ -312,6 +313,7 @@ def test_production_refuses_unsafe_settings(web_settings: Settings, tmp_path: Pa
     safe = unsafe.model_copy(
         update={
             "agent_password": SecretStr("a-long-enough-password"),
+            "admin_password": SecretStr("another-long-password"),
             "session_secret": SecretStr("s" * 40),
             "allowed_origins": ["https://shop.example.com"],
             "database_path": tmp_path / "prod.sqlite3",

@@ -6,12 +6,8 @@ buttons and list items. Screenshots land in tests/artifacts/ (git-ignored; CI ke
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +16,7 @@ import pytest
 from bot.engine import AnswerEngine
 from bot.settings import PROJECT_ROOT
 from bot.store import ConversationStore
+from tests.conftest import free_port, serve, wait_until_ready
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -33,26 +30,6 @@ if not CHROMIUM.exists():
 sync_api = pytest.importorskip("playwright.sync_api")
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until_ready(url: str, proc: subprocess.Popen[bytes], seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.3)
-    raise TimeoutError(url)
-
-
 @pytest.fixture(scope="module")
 def server(
     engine: AnswerEngine, real_index_dir: Path, tmp_path_factory: pytest.TempPathFactory
@@ -60,16 +37,8 @@ def server(
     """`faqbot serve` in a subprocess, and a third-party page on another port that embeds the widget."""
     work = tmp_path_factory.mktemp("browser")
     port, host_port = free_port(), free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
-    env.update(
-        FAQBOT_INDEX_DIR=str(real_index_dir),
-        FAQBOT_ALLOW_REBUILD="false",
-        FAQBOT_DATABASE_PATH=str(work / "faqbot.sqlite3"),
-        FAQBOT_AGENT_PASSWORD=PASSWORD,
-        FAQBOT_PORT=str(port),
-    )
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, cwd=PROJECT_ROOT,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    db = work / "faqbot.sqlite3"
+    proc = serve(real_index_dir, db, port, FAQBOT_AGENT_PASSWORD=PASSWORD)
     site = work / "site"
     site.mkdir()
     (site / "index.html").write_text(
@@ -89,7 +58,7 @@ li{{color:red!important}} *{{letter-spacing:3px}}</style></head>
         yield {
             "base": f"http://127.0.0.1:{port}",
             "host": f"http://127.0.0.1:{host_port}/",
-            "db": env["FAQBOT_DATABASE_PATH"],
+            "db": str(db),
         }
     finally:
         for p in (proc, host):

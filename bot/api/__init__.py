@@ -16,8 +16,9 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
-from bot.api import agent, chat, faq, feedback, health, pages
+from bot.api import admin, agent, chat, faq, feedback, health, pages
 from bot.api.errors import install_error_handlers
+from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
 from bot.conversations import ChatService, EngineWorker
 from bot.settings import Settings
@@ -40,14 +41,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from bot.encoders import EncoderError
         from bot.engine import AnswerEngine
+        from bot.index import IndexError_
+        from bot.knowledge import KnowledgeError
+        from bot.orders import OrderError
+        from bot.rules import RulesError
 
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
-        engine = await worker.run(AnswerEngine.from_settings, settings)
-        await worker.run(engine.warm_up)
-        app.state.engine = engine
-        app.state.service = ChatService(engine, store, worker=worker)
-        log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
+        app.state.problem = None
+        try:
+            engine = await worker.run(AnswerEngine.from_settings, settings)
+            await worker.run(engine.warm_up)
+        except (IndexError_, EncoderError, KnowledgeError, RulesError, OrderError) as exc:
+            # Degrade instead of crashing: pages, health and the console stay up; /readyz and chat say why.
+            app.state.problem = f"{type(exc).__name__}: {exc}"
+            log.error("the answer engine could not start, serving degraded: %s", app.state.problem)
+            app.state.engine = None
+            app.state.service = None
+        else:
+            app.state.engine = engine
+            app.state.service = ChatService(engine, store, worker=worker)
+            log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
         yield
         worker.close()
         store.close()
@@ -61,8 +76,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.store = store
     app.state.auth = auth
+    app.state.guards = Guards(settings)
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     install_error_handlers(app)
+    install_http_guards(app, settings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=auth.session_secret,
@@ -77,7 +94,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["content-type"],
     )
-    for module in (chat, faq, feedback, health, pages, agent):
+    for module in (chat, faq, feedback, health, pages, agent, admin):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
     return app

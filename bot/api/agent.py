@@ -27,7 +27,7 @@ def _csrf(request: Request) -> str:
 
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 def console(request: Request) -> Response:
-    if not request.session.get("agent"):
+    if request.session.get("role") not in ("agent", "admin"):
         return request.app.state.templates.TemplateResponse(
             request, "agent_login.html", {"csrf": _csrf(request), "error": None}
         )
@@ -46,12 +46,14 @@ def login(
 ) -> Response:
     if not same_token(csrf, request.session.get("csrf")):
         raise ApiError(403, "csrf", "登录表单已过期，请刷新页面后重试。")
-    if not auth.verify(password):
+    role = auth.role_for(password)
+    if role is None:
         return request.app.state.templates.TemplateResponse(
             request, "agent_login.html", {"csrf": _csrf(request), "error": "密码不正确"}, status_code=401
         )
     request.session.clear()
     request.session["agent"] = name.strip() or "客服"
+    request.session["role"] = role
     request.session["csrf"] = new_csrf_token()
     return RedirectResponse("/agent", status_code=303)
 
@@ -118,11 +120,15 @@ async def suggest(agent: AgentDep, service: ServiceDep, q: str = Query(..., min_
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     """Live queue for logged-in agents: {"type": "queue"} and {"type": "message"} frames."""
-    if not ws.session.get("agent"):
+    if ws.session.get("role") not in ("agent", "admin"):
         await ws.close(code=1008, reason="login required")
         return
-    service = get_service(ws)
     await ws.accept()
+    try:
+        service = get_service(ws)
+    except ApiError as exc:
+        await ws.close(code=1011, reason=exc.message[:120])
+        return
     await ws.send_json({"type": "snapshot", "items": service.queue()})
     service.hub.agents.add(ws)
     try:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
+import sqlite3
 from typing import Any
 
-from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 
-from bot.api.deps import ServiceDep, get_service, get_settings
+from bot.api.deps import ServiceDep, SettingsDep, get_service, get_settings
+from bot.api.errors import ApiError
+from bot.api.guards import Guards
+from bot.conversations import ChatService
 from bot.render import markdown_to_html
 from bot.reply import Context, Reply
+from bot.settings import Settings
 
 router = APIRouter()
+log = logging.getLogger(__name__)
 MAX_FRAME_BYTES = 16_000
 
 
@@ -24,8 +32,13 @@ class ChatRequest(BaseModel):
 
 
 @router.post("/api/chat", response_model=Reply, tags=["chat"])
-async def chat(body: ChatRequest, service: ServiceDep) -> JSONResponse:
+async def chat(body: ChatRequest, request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
     """Answer one message; the reply carries `session_id` to continue the conversation."""
+    if len(body.message) > settings.max_message_chars:
+        raise ApiError(422, "message_too_long", f"messages are limited to {settings.max_message_chars} characters")
+    key = body.session_id or (request.client.host if request.client else "unknown")
+    if not request.app.state.guards.allow_message(key):
+        raise ApiError(429, "rate_limited", f"at most {settings.messages_per_minute} messages a minute")
     reply = await service.user_message(body.session_id, body.message, body.context)
     return JSONResponse(reply.model_dump(mode="json"))  # already a validated Reply: skip re-validation
 
@@ -43,8 +56,24 @@ async def chat_socket(ws: WebSocket) -> None:
     if settings.env == "production" and origin not in settings.allowed_origins:
         await ws.close(code=1008, reason="origin not allowed")
         return
-    service = get_service(ws)
+    guards = ws.app.state.guards
+    address = ws.client.host if ws.client else "unknown"
     await ws.accept()
+    try:
+        service = get_service(ws)
+    except ApiError as exc:
+        await ws.close(code=1011, reason=exc.message[:120])
+        return
+    if not guards.open_socket(address):
+        await ws.close(code=1008, reason=f"at most {settings.connections_per_ip} open chats per address")
+        return
+    try:
+        await _converse(ws, service, settings, guards)
+    finally:
+        guards.close_socket(address)
+
+
+async def _converse(ws: WebSocket, service: ChatService, settings: Settings, guards: Guards) -> None:
     conv = service.open(ws.query_params.get("session_id"))
     history = [
         {**m.public(), "html": markdown_to_html(m.text) if m.role == "bot" else None}
@@ -54,13 +83,25 @@ async def chat_socket(ws: WebSocket) -> None:
     service.hub.join_user(conv.id, ws)
     try:
         while True:
-            raw = await ws.receive_text()
-            frame = _parse(raw)
+            try:
+                raw = await asyncio.wait_for(ws.receive_text(), timeout=settings.ws_idle_seconds)
+            except TimeoutError:
+                await ws.close(code=1000, reason="idle timeout")
+                return
+            frame = _parse(raw, settings.max_message_chars)
             if "error" in frame:
                 await ws.send_json(_error(*frame["error"]))
                 continue
+            if not guards.allow_message(conv.id):
+                await ws.send_json(_error("rate_limited", f"at most {settings.messages_per_minute} messages a minute"))
+                continue
             await ws.send_json({"type": "typing"})
-            reply = await service.user_message(conv.id, frame["text"], frame["context"])
+            try:
+                reply = await service.user_message(conv.id, frame["text"], frame["context"])
+            except sqlite3.Error:
+                log.exception("storage error in conversation %s", conv.id)
+                await ws.send_json(_error("storage_unavailable", "消息暂时无法保存，请稍后再试。"))
+                continue
             await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
             if reply.kind == "handoff" and reply.reason == "user_request":
                 await ws.send_json({"type": "handoff", "state": "requested"})
@@ -70,7 +111,7 @@ async def chat_socket(ws: WebSocket) -> None:
         service.hub.leave_user(conv.id, ws)
 
 
-def _parse(raw: str) -> dict[str, Any]:
+def _parse(raw: str, max_chars: int) -> dict[str, Any]:
     if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
         return {"error": ("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")}
     try:
@@ -86,6 +127,8 @@ def _parse(raw: str) -> dict[str, Any]:
     text = data.get("text")
     if not isinstance(text, str):
         return {"error": ("bad_text", "'text' must be a string")}
+    if len(text) > max_chars:
+        return {"error": ("too_long", f"messages are limited to {max_chars} characters")}
     try:
         context = Context.model_validate(data.get("context") or {})
     except ValidationError as exc:

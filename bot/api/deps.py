@@ -23,12 +23,22 @@ def get_settings(conn: HTTPConnection) -> Settings:
     return _state(conn).settings
 
 
+def _running(conn: HTTPConnection, name: str) -> Any:
+    part = getattr(_state(conn), name, None)
+    if part is None:
+        problem = getattr(_state(conn), "problem", None) or "starting up"
+        raise ApiError(503, "unavailable", f"智能客服暂时不可用，请稍后再试或联系人工客服（{problem}）")
+    return part
+
+
 def get_engine(conn: HTTPConnection) -> AnswerEngine:
-    return _state(conn).engine
+    engine: AnswerEngine = _running(conn, "engine")
+    return engine
 
 
 def get_service(conn: HTTPConnection) -> ChatService:
-    return _state(conn).service
+    service: ChatService = _running(conn, "service")
+    return service
 
 
 def get_store(conn: HTTPConnection) -> ConversationStore:
@@ -39,16 +49,27 @@ def get_auth(conn: HTTPConnection) -> AgentAuth:
     return _state(conn).auth
 
 
-def current_agent(request: Request) -> str:
-    """The logged-in agent; state-changing calls must also carry the session's CSRF token."""
-    agent = request.session.get("agent")
-    if not agent:
+def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
+    """The signed-in person's name if their role is one of ``roles``; state-changing calls must also carry the
+    session's CSRF token."""
+    role = request.session.get("role")
+    if role not in ("agent", "admin"):
         raise ApiError(401, "unauthorized", "请先登录客服后台。")
+    if role not in roles:
+        raise ApiError(403, "forbidden", "this needs the admin role")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_token(
         request.headers.get("x-csrf-token"), request.session.get("csrf")
     ):
         raise ApiError(403, "csrf", "CSRF token missing or wrong; reload the console.")
-    return str(agent)
+    return str(request.session.get("agent") or role)
+
+
+def current_agent(request: Request) -> str:
+    return _signed_in(request, ("agent", "admin"))
+
+
+def current_admin(request: Request) -> str:
+    return _signed_in(request, ("admin",))
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -57,3 +78,4 @@ ServiceDep = Annotated[ChatService, Depends(get_service)]
 StoreDep = Annotated[ConversationStore, Depends(get_store)]
 AuthDep = Annotated[AgentAuth, Depends(get_auth)]
 AgentDep = Annotated[str, Depends(current_agent)]
+AdminDep = Annotated[str, Depends(current_admin)]

@@ -13,7 +13,7 @@ router = APIRouter(tags=["feedback"])
 
 
 class FeedbackIn(BaseModel):
-    message_id: int = Field(description="`message_id` of the reply being rated.")
+    message_id: int = Field(ge=1, le=2**63 - 1, description="`message_id` of the reply being rated.")
     helpful: bool
     comment: str | None = Field(None, max_length=1000)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.api.deps import EngineDep, StoreDep
+from bot.api.deps import StoreDep
 
 router = APIRouter(tags=["health"])
 
@@ -16,11 +16,18 @@ def healthz() -> dict[str, str]:
 
 
 @router.get("/readyz")
-def readyz(engine: EngineDep, store: StoreDep) -> JSONResponse:
+def readyz(request: Request, store: StoreDep) -> JSONResponse:
+    engine = getattr(request.app.state, "engine", None)
     checks = {
-        "index": engine.index.faiss_index.ntotal > 0,
-        "encoder": engine.warmed,
+        "index": engine is not None and engine.index.faiss_index.ntotal > 0,
+        "encoder": engine is not None and engine.warmed,
         "database": store.writable(),
     }
     ok = all(checks.values())
-    return JSONResponse({"status": "ready" if ok else "not_ready", "checks": checks}, status_code=200 if ok else 503)
+    body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
+    problem = getattr(request.app.state, "problem", None)
+    if problem:
+        body["problem"] = problem
+    if not checks["database"]:
+        body["database_problem"] = "the database is not writable (read-only or full disk?)"
+    return JSONResponse(body, status_code=200 if ok else 503)

@@ -1,0 +1,54 @@
+"""Admin functions (admin role only): reload the knowledge files, export the report of what to improve."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from bot.api.deps import AdminDep, ServiceDep, SettingsDep
+from bot.api.errors import ApiError
+
+router = APIRouter(tags=["admin"])
+
+
+@router.post("/api/admin/reload")
+async def reload_knowledge(
+    request: Request, admin: AdminDep, service: ServiceDep, settings: SettingsDep
+) -> dict[str, object]:
+    """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
+    from bot.engine import AnswerEngine
+    from bot.index import IndexError_
+    from bot.knowledge import KnowledgeError
+    from bot.rules import RulesError
+
+    try:
+        engine = await service.worker.run(AnswerEngine.from_settings, settings)
+        await service.worker.run(engine.warm_up)
+    except (KnowledgeError, IndexError_, RulesError) as exc:
+        raise ApiError(422, "bad_knowledge", f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
+    service.engine = engine
+    request.app.state.engine = engine
+    return {"reloaded": True, "entries": len(engine.kb.entries), "knowledge_hash": engine.kb.content_hash}
+
+
+@router.get("/api/admin/report.csv")
+async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep) -> Response:
+    """The `faqbot report` groups as CSV."""
+    from bot.reporting import group_questions
+
+    rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)
+    groups = await service.worker.run(group_questions, rows, service.engine.encoder, 0.9) if rows else []
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants"])
+    for g in groups:
+        writer.writerow([g.count, g.question, g.kinds.get("fallback", 0), g.kinds.get("clarify", 0),
+                         g.kinds.get("faq", 0), g.thumbs_down, " | ".join(g.variants)])  # fmt: skip
+    return Response(
+        out.getvalue(),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="faqbot-report.csv"'},
+    )

@@ -1,0 +1,146 @@
+"""Faults: kill -9 mid-conversation, a missing or corrupt index, an encoder that cannot load, a read-only
+database. Nothing acknowledged is lost; the server says what is wrong in /readyz and the log, and degrades
+instead of crashing."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import sqlite3
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import SecretStr
+from websockets.sync.client import connect
+
+from bot.api import create_app
+from bot.engine import AnswerEngine
+from bot.settings import Settings
+from tests.conftest import free_port, serve
+
+pytestmark = pytest.mark.integration
+TODAY = {"today": "2026-11-30"}
+
+
+def ask(ws: object, text: str) -> dict[str, object]:
+    ws.send(json.dumps({"type": "message", "text": text, "context": TODAY}))  # type: ignore[attr-defined]
+    while True:
+        frame = json.loads(ws.recv())  # type: ignore[attr-defined]
+        if frame["type"] == "reply":
+            return frame["reply"]  # type: ignore[no-any-return]
+
+
+def test_kill_9_loses_nothing_acknowledged_and_the_conversation_resumes(
+    engine: AnswerEngine, real_index_dir: Path, tmp_path: Path
+) -> None:
+    db = tmp_path / "faqbot.sqlite3"
+    port = free_port()
+    proc = serve(real_index_dir, db, port)
+    url = f"ws://127.0.0.1:{port}/ws/chat"
+    try:
+        with connect(url) as ws:
+            session_id = json.loads(ws.recv())["session_id"]
+            acknowledged = ["发票多久能开出来", "镜像能下到本地吗", "我买的东西能退款吗"]
+            replies = [ask(ws, q) for q in acknowledged]
+            assert replies[-1]["rule"]["missing"] == ["delivery_type"]  # type: ignore[index]
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    proc = serve(real_index_dir, db, port)
+    try:
+        with connect(f"{url}?session_id={session_id}") as ws:
+            resumed = json.loads(ws.recv())
+            assert resumed["session_id"] == session_id
+            users = [m["text"] for m in resumed["history"] if m["role"] == "user"]
+            bots = [m for m in resumed["history"] if m["role"] == "bot"]
+            assert users == acknowledged and len(bots) == len(acknowledged)
+            assert [b["id"] for b in bots] == [r["message_id"] for r in replies]
+            after = ask(ws, "SaaS")  # the rule that was waiting for the product type goes on
+            assert after["rule"]["missing"] == ["purchased_on"]  # type: ignore[index]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+def _degraded(settings: Settings, caplog: pytest.LogCaptureFixture, expect: str) -> None:
+    with caplog.at_level(logging.ERROR), TestClient(create_app(settings)) as client:
+        ready = client.get("/readyz")
+        assert ready.status_code == 503
+        body = ready.json()
+        assert body["status"] == "not_ready" and expect in body["problem"]
+        assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
+        chat = client.post("/api/chat", json={"message": "发票多久到"})
+        assert chat.status_code == 503 and chat.json()["code"] == "unavailable" and "人工客服" in chat.json()["message"]
+        with client.websocket_connect("/ws/chat") as ws, pytest.raises(Exception) as closed:
+            ws.receive_json()
+        assert getattr(closed.value, "code", None) == 1011
+    assert any("could not start" in r.getMessage() and expect in r.getMessage() for r in caplog.records)
+
+
+@pytest.fixture()
+def base(settings: Settings, engine: AnswerEngine, tmp_path: Path) -> Settings:
+    return settings.model_copy(
+        update={
+            "database_path": tmp_path / "faqbot.sqlite3",
+            "agent_password": SecretStr("fault-test-password"),
+            "admin_password": SecretStr("fault-admin-password"),
+            "allow_rebuild": False,
+        }
+    )
+
+
+def test_missing_index_degrades_with_a_clear_error(
+    base: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    empty = tmp_path / "no-index"
+    empty.mkdir()
+    _degraded(base.model_copy(update={"index_dir": empty}), caplog, "no index has been built")
+
+
+def test_corrupt_index_degrades_with_a_clear_error(
+    base: Settings, real_index_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "index"
+    shutil.copytree(real_index_dir, broken)
+    faiss_file = next(broken.glob("*.faiss"))
+    faiss_file.write_bytes(b"not a faiss index" * 10)
+    _degraded(base.model_copy(update={"index_dir": broken}), caplog, "IndexError_")
+
+
+def test_an_encoder_that_cannot_load_degrades_with_a_clear_error(
+    base: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    settings = base.model_copy(update={"encoder": "sentence-transformers", "st_model": "/no/such/model"})
+    _degraded(settings, caplog, "Error")
+
+
+def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settings) -> None:
+    with TestClient(create_app(base)) as client:
+        first = client.post("/api/chat", json={"message": "发票多久到", "context": TODAY}).json()
+        store = client.app.state.store  # type: ignore[attr-defined]
+        writable = store._db
+        store._db = sqlite3.connect(f"file:{base.database_path}?mode=ro", uri=True, check_same_thread=False,
+                                    isolation_level=None)  # fmt: skip
+        try:
+            r = client.post("/api/chat", json={"message": "镜像能下载吗", "session_id": first["session_id"]})
+            assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
+            ready = client.get("/readyz")
+            assert ready.status_code == 503 and ready.json()["checks"]["database"] is False
+            assert "not writable" in ready.json()["database_problem"]
+            with client.websocket_connect(f"/ws/chat?session_id={first['session_id']}") as ws:
+                ws.receive_json()
+                ws.send_json({"type": "message", "text": "你好"})
+                assert ws.receive_json()["type"] == "typing"
+                assert ws.receive_json()["code"] == "storage_unavailable"  # the socket stays up
+        finally:
+            store._db.close()
+            store._db = writable
+        history = store.messages(first["session_id"])
+        assert [m.text for m in history if m.role == "user"] == ["发票多久到"]  # nothing half-written
+        assert client.get("/readyz").status_code == 200
