@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev browser-deps serve chat build test lint typecheck unit bench bench-api bench-load fuzz eval clean
+.PHONY: install install-dev browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -32,6 +32,18 @@ browser-deps:
 	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium fonts-wqy-microhei fonts-noto-color-emoji; \
 	fi
 
+# PostgreSQL and Redis on loopback for the two-backend tests (SQLite stays the embedded default).
+services:
+	@if ! command -v pg_ctlcluster >/dev/null || ! command -v redis-server >/dev/null; then \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql redis-server; \
+	fi
+	@.ci/services.sh
+
+TEST_BACKENDS := FAQBOT_REQUIRE_BACKENDS=1 \
+	FAQBOT_TEST_POSTGRES_URL=postgresql+psycopg://faqbot:faqbot@127.0.0.1:5432/faqbot_test \
+	FAQBOT_TEST_REDIS_URL=redis://127.0.0.1:6390/0
+
 serve: install
 	$(BIN)/faqbot serve
 
@@ -49,8 +61,8 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-unit: install-dev browser-deps
-	$(BIN)/pytest -q
+unit: install-dev browser-deps services
+	$(TEST_BACKENDS) $(BIN)/pytest -q
 
 test: lint typecheck unit
 

@@ -7,9 +7,10 @@ call it; it knows nothing about HTTP. Engine calls run in a worker thread so the
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import threading
-from collections import OrderedDict
+import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
@@ -20,10 +21,10 @@ from bot.reply import Context, Reply, Session
 from bot.store import Conversation, ConversationStore, Message, new_id, now
 
 log = logging.getLogger(__name__)
-SESSIONS_CACHED = 5000
 
 
 T = TypeVar("T")
+LOCK_STRIPES = 256
 
 
 class EngineWorker:
@@ -47,11 +48,17 @@ class Peer(Protocol):
 
 
 class Hub:
-    """Who is connected: users by conversation, and agents. Sending to a closed peer drops it."""
+    """Who is connected to this process: users by conversation, and agents. Sending to a closed peer drops it."""
 
     def __init__(self) -> None:
         self.users: dict[str, set[Peer]] = {}
         self.agents: set[Peer] = set()
+
+    async def start(self) -> None:
+        """Nothing to start for one process; :class:`RedisHub` subscribes here."""
+
+    async def stop(self) -> None:
+        """Nothing to stop for one process."""
 
     def join_user(self, conversation_id: str, peer: Peer) -> None:
         self.users.setdefault(conversation_id, set()).add(peer)
@@ -77,6 +84,49 @@ class Hub:
         await self._send(self.agents, frame)
 
 
+class RedisHub(Hub):
+    """Frames travel through Redis pub/sub, so a user's socket and an agent's socket may be held by different
+    worker processes: every worker delivers what it hears to the peers it holds."""
+
+    USER = "faqbot:user:"
+    AGENTS = "faqbot:agents"
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        import redis.asyncio as aioredis
+
+        self.redis = aioredis.from_url(url)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._pubsub = self.redis.pubsub()
+        await self._pubsub.psubscribe("faqbot:*")
+        self._task = asyncio.create_task(self._listen())
+
+    async def _listen(self) -> None:
+        async for message in self._pubsub.listen():
+            if message.get("type") != "pmessage":
+                continue
+            channel = message["channel"].decode()
+            frame = json.loads(message["data"])
+            if channel == self.AGENTS:
+                await Hub.to_agents(self, frame)
+            elif channel.startswith(self.USER):
+                await Hub.to_user(self, channel[len(self.USER) :], frame)
+
+    async def to_user(self, conversation_id: str, frame: dict[str, Any]) -> None:
+        await self.redis.publish(self.USER + conversation_id, json.dumps(frame, ensure_ascii=False))
+
+    async def to_agents(self, frame: dict[str, Any]) -> None:
+        await self.redis.publish(self.AGENTS, json.dumps(frame, ensure_ascii=False))
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+        await self._pubsub.aclose()
+        await self.redis.aclose()
+
+
 class ConversationNotFound(LookupError):
     pass
 
@@ -89,9 +139,8 @@ class ChatService:
         self.store = store
         self.hub = hub or Hub()
         self.worker = worker or EngineWorker()
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
-        self._locks: dict[str, threading.Lock] = {}
-        self._guard = threading.Lock()
+        # turns of one conversation run one at a time; a fixed set of striped locks (no per-conversation growth)
+        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     # ------------------------------------------------------------------ conversations and sessions
 
@@ -104,21 +153,12 @@ class ChatService:
         return self.store.create_conversation(audience)
 
     def _lock(self, conversation_id: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(conversation_id, threading.Lock())
+        return self._locks[zlib.crc32(conversation_id.encode()) % LOCK_STRIPES]
 
-    def _session(self, conv: Conversation) -> Session:
-        with self._guard:
-            session = self._sessions.get(conv.id)
-            if session is not None:
-                self._sessions.move_to_end(conv.id)
-                return session
-        session = Session.from_state(conv.state)
-        with self._guard:
-            self._sessions[conv.id] = session
-            while len(self._sessions) > SESSIONS_CACHED:
-                self._sessions.popitem(last=False)
-        return session
+    @staticmethod
+    def _session(conv: Conversation) -> Session:
+        """The dialogue state as stored with the conversation (not cached: another worker may have moved it on)."""
+        return Session.from_state(conv.state)
 
     # ------------------------------------------------------------------ user turns
 
@@ -134,13 +174,13 @@ class ChatService:
         self, conversation_id: str | None, text: Any, context: Context | dict[str, Any] | None
     ) -> tuple[Reply, list[dict[str, Any]]]:
         audience = context.audience if isinstance(context, Context) else (context or {}).get("audience")
-        conv = self.store.conversation(conversation_id) if conversation_id else None
-        if conv is None:  # a new conversation: stored with its first turn, in one transaction
-            stamp = now()
-            conv = Conversation(new_id(), stamp, stamp, audience if isinstance(audience, str) else None,
-                                {}, "bot", None, None)  # fmt: skip
-        with self._lock(conv.id):
-            conv = self.store.conversation(conv.id) or conv  # a hand-over may have happened meanwhile
+        cid = conversation_id or new_id()
+        with self._lock(cid):
+            conv = self.store.conversation(cid) if conversation_id else None
+            if conv is None:  # a new conversation: stored with its first turn, in one transaction
+                stamp = now()
+                conv = Conversation(new_id() if conversation_id else cid, stamp, stamp,
+                                    audience if isinstance(audience, str) else None, {}, "bot", None, None)  # fmt: skip
             user_text = (text if isinstance(text, str) else str(text))[: self.engine.settings.max_message_chars * 4]
             session = self._session(conv)
             if conv.handoff == "agent":
@@ -276,9 +316,6 @@ class ChatService:
         else:
             self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=agent)
             self.store.set_attention(conversation_id, None)
-            session = self._sessions.get(conversation_id)
-            if session is not None:
-                session.handoff = False
         conv = self.store.conversation(conversation_id)
         assert conv is not None
         await self.hub.to_user(conversation_id, {"type": "handoff", "state": conv.handoff, "agent": agent})

@@ -101,12 +101,13 @@ class Session:
             "last_rule": self.last_rule,
             "reasks": self.reasks,
             "handoff": self.handoff,
-            "history": [r.model_dump(mode="json") for r in self.history[-HISTORY_KEPT:]],
+            # the dialogue looks back only at the kinds of the last replies; the transcript lives in the database
+            "recent_kinds": [r.kind for r in self.history[-2:]],
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Session:
-        history = [Reply.model_validate(r) for r in state.get("history") or []]
+        history = [Reply.model_construct(q="", kind=k, text="") for k in state.get("recent_kinds") or []]
         return cls(
             history=history,
             last_faq=state.get("last_faq"),

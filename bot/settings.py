@@ -41,6 +41,14 @@ class Settings(BaseSettings):
     database_path: Path = Field(
         PROJECT_ROOT / "var" / "faqbot.sqlite3", description="SQLite database (WAL mode): orders for the rules."
     )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL of a shared database for several workers, e.g. "
+        "postgresql+psycopg://user:pw@host/db; unset = the SQLite file at FAQBOT_DATABASE_PATH.",
+    )
+    redis_url: str | None = Field(
+        None, description="Redis for pushing agent and hand-over events between workers, e.g. redis://host:6379/0."
+    )
     demo_orders: Path | None = Field(
         PROJECT_ROOT / "knowledge" / "demo_orders.yaml",
         description="Demo orders loaded into an empty orders table; empty to load none.",

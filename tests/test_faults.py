@@ -9,12 +9,12 @@ import logging
 import os
 import shutil
 import signal
-import sqlite3
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from sqlalchemy import create_engine
 from websockets.sync.client import connect
 
 from bot.api import create_app
@@ -124,9 +124,11 @@ def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settin
     with TestClient(create_app(base)) as client:
         first = client.post("/api/chat", json={"message": "发票多久到", "context": TODAY}).json()
         store = client.app.state.store  # type: ignore[attr-defined]
-        writable = store._db
-        store._db = sqlite3.connect(f"file:{base.database_path}?mode=ro", uri=True, check_same_thread=False,
-                                    isolation_level=None)  # fmt: skip
+        writable = store.engine
+        # a real read-only connection to the same file (as root, file permissions would not stop writes)
+        store.engine = create_engine(
+            f"sqlite:///file:{base.database_path}?mode=ro&uri=true", connect_args={"check_same_thread": False}
+        )
         try:
             r = client.post("/api/chat", json={"message": "镜像能下载吗", "session_id": first["session_id"]})
             assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
@@ -139,8 +141,8 @@ def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settin
                 assert ws.receive_json()["type"] == "typing"
                 assert ws.receive_json()["code"] == "storage_unavailable"  # the socket stays up
         finally:
-            store._db.close()
-            store._db = writable
+            store.engine.dispose()
+            store.engine = writable
         history = store.messages(first["session_id"])
         assert [m.text for m in history if m.role == "user"] == ["发票多久到"]  # nothing half-written
         assert client.get("/readyz").status_code == 200

@@ -13,15 +13,18 @@ from bot.store import MIGRATIONS, ConversationStore, StoreError
 def test_new_database_is_migrated_to_the_latest_version_in_wal(tmp_path: Path) -> None:
     store = ConversationStore(tmp_path / "a.sqlite3")
     assert store.version == len(MIGRATIONS)
-    assert store._db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {r[0] for r in store._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    assert store.journal_mode() == "wal"
+    with store.engine.connect() as conn:
+        tables = set(store.engine.dialect.get_table_names(conn))
     assert {"conversations", "messages", "feedback", "handoffs", "orders", "settings"} <= tables
 
 
 def test_a_database_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite3"
+    ConversationStore(path).close()
     db = sqlite3.connect(path)
-    db.execute(f"PRAGMA user_version = {len(MIGRATIONS) + 1}")
+    db.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
+    db.commit()
     db.close()
     with pytest.raises(StoreError, match="newer than this program"):
         ConversationStore(path)

@@ -20,7 +20,7 @@ from bot.api import admin, agent, chat, faq, feedback, health, pages
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
-from bot.conversations import ChatService, EngineWorker
+from bot.conversations import ChatService, EngineWorker, Hub, RedisHub
 from bot.settings import Settings
 from bot.store import ConversationStore
 
@@ -36,7 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.env == "production" and settings.production_problems():
         raise UnsafeSettings("refusing to start in production: " + "; ".join(settings.production_problems()))
     # The database opens now (the session secret lives there); the engine opens in the lifespan.
-    store = ConversationStore(settings.database_path)
+    store = ConversationStore(settings.database_path, settings.database_url)
     auth = AgentAuth.from_settings(settings, store)
 
     @asynccontextmanager
@@ -49,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from bot.rules import RulesError
 
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
+        hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
+        await hub.start()
         app.state.problem = None
         try:
             engine = await worker.run(AnswerEngine.from_settings, settings)
@@ -61,9 +63,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.service = None
         else:
             app.state.engine = engine
-            app.state.service = ChatService(engine, store, worker=worker)
+            app.state.service = ChatService(engine, store, hub=hub, worker=worker)
             log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
         yield
+        await hub.stop()
         worker.close()
         store.close()
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import sqlite3
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 
 from bot.api.deps import ServiceDep, SettingsDep, get_service, get_settings
 from bot.api.errors import ApiError
@@ -98,7 +98,7 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
             await ws.send_json({"type": "typing"})
             try:
                 reply = await service.user_message(conv.id, frame["text"], frame["context"])
-            except sqlite3.Error:
+            except SQLAlchemyError:
                 log.exception("storage error in conversation %s", conv.id)
                 await ws.send_json(_error("storage_unavailable", "消息暂时无法保存，请稍后再试。"))
                 continue

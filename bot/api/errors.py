@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -46,8 +46,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _response(exc.status_code, CODES.get(exc.status_code, "error"), str(exc.detail))
 
-    @app.exception_handler(sqlite3.Error)
-    async def _storage(request: Request, exc: sqlite3.Error) -> JSONResponse:
+    @app.exception_handler(SQLAlchemyError)
+    async def _storage(request: Request, exc: SQLAlchemyError) -> JSONResponse:
         log.error("storage error on %s %s: %s", request.method, request.url.path, exc)
         return _response(503, "storage_unavailable", "消息暂时无法保存，请稍后再试（数据库不可写）。")
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from limits import parse
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api.errors import error_body
 from bot.settings import Settings
@@ -49,22 +50,40 @@ def content_security_policy(settings: Settings) -> str:
     )
 
 
+class HttpGuard:
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request): refuses oversized bodies with
+    413 and adds the security headers."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.max_body = settings.max_body_bytes
+        self.headers = [
+            (b"x-content-type-options", b"nosniff"),
+            (b"referrer-policy", b"strict-origin-when-cross-origin"),
+        ]
+        self.csp = (b"content-security-policy", content_security_policy(settings).encode())
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_body):
+            body = error_body(413, "too_large", f"request bodies are limited to {self.max_body} bytes")
+            await JSONResponse(body, status_code=413)(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if not str(scope["path"]).startswith(UNGUARDED_PATHS):
+            extra.append(self.csp)
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                present = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in extra if h[0] not in present)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
 def install_http_guards(app: FastAPI, settings: Settings) -> None:
-    csp = content_security_policy(settings)
-
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            from fastapi.responses import JSONResponse
-
-            return JSONResponse(
-                error_body(413, "too_large", f"request bodies are limited to {settings.max_body_bytes} bytes"),
-                status_code=413,
-            )
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if not request.url.path.startswith(UNGUARDED_PATHS):
-            response.headers.setdefault("Content-Security-Policy", csp)
-        return response
+    app.add_middleware(HttpGuard, settings=settings)

@@ -1,0 +1,132 @@
+"""Scale-out: the store on SQLite and on PostgreSQL, and two server processes sharing PostgreSQL + Redis
+(the user's socket on one, the agent's on the other).
+
+`make test` starts PostgreSQL and Redis on loopback (.ci/services.sh) and sets FAQBOT_TEST_POSTGRES_URL and
+FAQBOT_TEST_REDIS_URL; run outside make without them, these tests skip, unless FAQBOT_REQUIRE_BACKENDS=1 (set
+by make) makes a missing service a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from websockets.sync.client import connect
+
+from bot.engine import AnswerEngine
+from bot.store import MIGRATIONS, ConversationStore
+from tests.conftest import free_port, serve
+
+pytestmark = pytest.mark.integration
+POSTGRES = os.environ.get("FAQBOT_TEST_POSTGRES_URL")
+REDIS = os.environ.get("FAQBOT_TEST_REDIS_URL")
+REQUIRED = os.environ.get("FAQBOT_REQUIRE_BACKENDS") == "1"
+
+
+def need(url: str | None, name: str) -> str:
+    if not url:
+        if REQUIRED:
+            pytest.fail(f"{name} is required here but FAQBOT_TEST_{name.upper()}_URL is not set")
+        pytest.skip(f"{name} not configured (run through `make test`)")
+    return url
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema per test: the database is shared, so each test gets its own search_path."""
+    base = need(POSTGRES, "postgres")
+    schema = "t_" + uuid.uuid4().hex[:10]
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationStore]:
+    if request.param == "sqlite":
+        s = ConversationStore(tmp_path / "s.sqlite3")
+    else:
+        s = ConversationStore(tmp_path / "unused", request.getfixturevalue("pg_url"))
+    yield s
+    s.close()
+
+
+def test_the_store_behaves_the_same_on_both_backends(store: ConversationStore) -> None:
+    assert store.version == len(MIGRATIONS)
+    u, b = store.record_turn("c1", "发票多久到", "10 个工作日内", kind="faq", score=0.95, latency_ms=9.5,
+                             reply={"kind": "faq"}, state={"slots": {"x": "我"}}, audience="buyer")  # fmt: skip
+    assert b == u + 1
+    store.record_turn("c1", "今天天气", "抱歉", kind="fallback", score=0.01, latency_ms=8.0, reply={}, state={})
+    assert [m.text for m in store.messages("c1")] == ["发票多久到", "10 个工作日内", "今天天气", "抱歉"]
+    store.add_feedback(b, "c1", helpful=False, comment="没说清")
+    store.set_attention("c1", "thumbs_down")
+    store.set_handoff("c1", "requested", reason="user_request")
+    conv = store.conversation("c1")
+    assert conv is not None and conv.handoff == "requested" and conv.attention == "thumbs_down"
+    assert [c.id for c in store.queue()] == ["c1"]
+    improve = store.to_improve(low_score=0.6)
+    assert {(r["question"], r["kind"], r["thumbs_down"]) for r in improve} == {
+        ("发票多久到", "faq", True),
+        ("今天天气", "fallback", False),
+    }
+    store.set_setting("k", "v1")
+    store.set_setting("k", "v2")
+    assert store.get_setting("k") == "v2" and store.writable()
+    with pytest.raises(TypeError):  # a failed turn stores nothing
+        store.record_turn("c2", "x", "y", kind="faq", score=1.0, latency_ms=None, reply={"o": object()}, state={})
+    assert store.conversation("c2") is None
+
+
+def test_two_servers_share_conversations_queue_and_agent_messages(
+    engine: AnswerEngine, real_index_dir: Path, tmp_path: Path, pg_url: str
+) -> None:
+    redis_url = need(REDIS, "redis")
+    shared = {"FAQBOT_DATABASE_URL": pg_url, "FAQBOT_REDIS_URL": redis_url}
+    port_a, port_b = free_port(), free_port()
+    a = serve(real_index_dir, tmp_path / "a.sqlite3", port_a, **shared)
+    b = serve(real_index_dir, tmp_path / "b.sqlite3", port_b, **shared)
+    try:
+        with httpx.Client(base_url=f"http://127.0.0.1:{port_b}") as agent:
+            page = agent.get("/agent").text
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+            assert csrf is not None
+            agent.post("/agent/login", data={"password": "server-test-password", "name": "乙", "csrf": csrf.group(1)})
+            token = re.search(r'name="csrf-token" content="([^"]+)"', agent.get("/agent").text)
+            assert token is not None
+            cookie = "; ".join(f"{k}={v}" for k, v in agent.cookies.items())
+            with connect(f"ws://127.0.0.1:{port_b}/ws/agent", additional_headers={"cookie": cookie}) as agent_ws, \
+                    connect(f"ws://127.0.0.1:{port_a}/ws/chat") as user:  # fmt: skip
+                assert json.loads(agent_ws.recv())["type"] == "snapshot"
+                sid = json.loads(user.recv())["session_id"]
+                user.send(json.dumps({"type": "message", "text": "转人工", "context": {}}))
+                frames = [json.loads(user.recv()) for _ in range(3)]
+                assert frames[1]["reply"]["kind"] == "handoff"
+                # the queue change made on server A reaches the agent's socket on server B
+                queued = json.loads(agent_ws.recv(timeout=10))
+                assert queued["type"] == "queue" and queued["conversation"]["id"] == sid
+                assert any(i["id"] == sid for i in agent.get("/api/agent/queue").json()["items"])
+                r = agent.post(f"/api/agent/conversations/{sid}/messages", json={"text": "您好，我是乙"},
+                               headers={"x-csrf-token": token.group(1)})  # fmt: skip
+                assert r.status_code == 201
+                pushed = json.loads(user.recv(timeout=10))  # sent on B, delivered by A
+                assert pushed == {**pushed, "type": "agent_message", "text": "您好，我是乙", "agent": "乙"}
+            # the conversation continues on the other server with its history
+            with connect(f"ws://127.0.0.1:{port_b}/ws/chat?session_id={sid}") as again:
+                history = json.loads(again.recv())["history"]
+                assert [m["role"] for m in history] == ["user", "bot", "agent"]
+    finally:
+        for p in (a, b):
+            p.terminate()
+            p.wait(timeout=20)
