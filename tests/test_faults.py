@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, event
 from websockets.sync.client import connect
 
 from bot.api import create_app
@@ -146,3 +146,33 @@ def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settin
         history = store.messages(first["session_id"])
         assert [m.text for m in history if m.role == "user"] == ["发票多久到"]  # nothing half-written
         assert client.get("/readyz").status_code == 200
+
+
+def test_a_full_database_refuses_clearly_and_recovers(base: Settings) -> None:
+    with TestClient(create_app(base.model_copy(update={"messages_per_minute": 1000}))) as client:
+        first = client.post("/api/chat", json={"message": "发票多久到", "context": TODAY}).json()
+        store = client.app.state.store  # type: ignore[attr-defined]
+        roomy = store.engine
+        full = create_engine(f"sqlite:///{base.database_path}", connect_args={"check_same_thread": False})
+
+        @event.listens_for(full, "connect")
+        def _no_room(dbapi_conn: object, _: object) -> None:  # the file may not grow: "database or disk is full"
+            cur = dbapi_conn.cursor()  # type: ignore[attr-defined]
+            pages = cur.execute("PRAGMA page_count").fetchone()[0]
+            cur.execute(f"PRAGMA max_page_count = {pages}")
+            cur.close()
+
+        store.engine = full
+        try:
+            big = "发票" * 240
+            codes = {client.post("/api/chat", json={"message": big, "session_id": first["session_id"]}).status_code
+                     for _ in range(30)}  # fmt: skip
+            assert 503 in codes and 500 not in codes
+            assert client.get("/readyz").json()["checks"]["database"] in (True, False)  # answers, never crashes
+        finally:
+            full.dispose()
+            store.engine = roomy
+        assert (
+            client.post("/api/chat", json={"message": "镜像能下载吗", "session_id": first["session_id"]}).status_code
+            == 200
+        )
