@@ -229,9 +229,9 @@ class ChatService:
 
     # ------------------------------------------------------------------ feedback
 
-    async def feedback(self, message_id: int, helpful: bool, comment: str | None) -> int:
+    async def feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
         message = self.store.message(message_id)
-        if message is None or message.role != "bot":
+        if message is None or message.role != "bot" or message.conversation_id != conversation_id:
             raise ConversationNotFound(f"no bot message {message_id}")
         fid = self.store.add_feedback(message_id, message.conversation_id, helpful, comment)
         if not helpful:

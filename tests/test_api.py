@@ -93,7 +93,8 @@ def test_html_in_a_message_is_text(client: TestClient) -> None:
         ("post", "/api/chat", {"message": "hi", "context": {"today": "tomorrow"}}, 422, "invalid_request"),
         ("post", "/api/chat", {"message": "hi", "context": {"order": {"purchased_on": "x"}}}, 422, "invalid_request"),
         ("put", "/api/chat", {"message": "hi"}, 405, "method_not_allowed"),
-        ("post", "/api/feedback", {"message_id": 999999, "helpful": False}, 404, "not_found"),
+        ("post", "/api/feedback", {"message_id": 999999, "session_id": "x", "helpful": False}, 404, "not_found"),
+        ("post", "/api/feedback", {"message_id": 1, "helpful": False}, 422, "invalid_request"),
         ("get", "/api/agent/queue", None, 401, "unauthorized"),
     ],
 )
@@ -132,7 +133,11 @@ def test_faq_list_filter_search_and_entry(client: TestClient) -> None:
 
 def test_feedback_is_stored_and_thumbs_down_queues_the_conversation(client: TestClient, web_settings: Settings) -> None:
     reply = chat(client, "小程序多久更新一次")
-    r = client.post("/api/feedback", json={"message_id": reply["message_id"], "helpful": False, "comment": "没说清"})
+    other = chat(client, "你好")
+    forged = {"message_id": reply["message_id"], "session_id": other["session_id"], "helpful": False}
+    assert client.post("/api/feedback", json=forged).status_code == 404  # not this conversation's reply
+    mine = {"message_id": reply["message_id"], "session_id": reply["session_id"], "helpful": False, "comment": "没说清"}
+    r = client.post("/api/feedback", json=mine)
     assert r.status_code == 201 and r.json()["stored"]
     store = ConversationStore(web_settings.database_path)
     stored = store.feedback(reply["session_id"])
@@ -185,6 +190,8 @@ def test_websocket_session_typing_reply_and_errors(client: TestClient) -> None:
             ws.send_text(bad)
             err = ws.receive_json()
             assert err["type"] == "error" and err["code"] == code and err["message"], (bad[:30], err)
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json() == {"type": "pong"}
         ws.send_json({"type": "message", "text": "你好"})  # the connection is still up
         assert ws.receive_json()["type"] == "typing"
         assert ws.receive_json()["reply"]["kind"] == "smalltalk"

@@ -89,6 +89,9 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 await ws.close(code=1000, reason="idle timeout")
                 return
             frame = _parse(raw, settings.max_message_chars)
+            if frame.get("pong"):
+                await ws.send_json({"type": "pong"})
+                continue
             if "error" in frame:
                 await ws.send_json(_error(*frame["error"]))
                 continue
@@ -120,8 +123,8 @@ def _parse(raw: str, max_chars: int) -> dict[str, Any]:
         return {"error": ("bad_json", "a frame must be a JSON object")}
     if not isinstance(data, dict):
         return {"error": ("bad_frame", "a frame must be a JSON object")}
-    if data.get("type") == "ping":
-        return {"error": ("pong", "pong")}
+    if data.get("type") == "ping":  # keep-alive from clients behind proxies that drop idle sockets
+        return {"pong": True}
     if data.get("type") != "message":
         return {"error": ("unknown_type", f"unknown frame type {data.get('type')!r}; expected 'message'")}
     text = data.get("text")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 
 from bot.api.deps import ServiceDep
@@ -14,6 +14,7 @@ router = APIRouter(tags=["feedback"])
 
 class FeedbackIn(BaseModel):
     message_id: int = Field(ge=1, le=2**63 - 1, description="`message_id` of the reply being rated.")
+    session_id: str = Field(max_length=64, description="The conversation the reply belongs to (its `session_id`).")
     helpful: bool
     comment: str | None = Field(None, max_length=1000)
 
@@ -24,9 +25,13 @@ class FeedbackOut(BaseModel):
 
 
 @router.post("/api/feedback", response_model=FeedbackOut, status_code=201)
-async def feedback(body: FeedbackIn, service: ServiceDep) -> FeedbackOut:
+async def feedback(body: FeedbackIn, request: Request, service: ServiceDep) -> FeedbackOut:
+    """Only the conversation's own client can rate its replies (it knows the session id), within the same rate
+    limit as its messages."""
+    if not request.app.state.guards.allow_message(body.session_id):
+        raise ApiError(429, "rate_limited", "too many requests for this conversation")
     try:
-        fid = await service.feedback(body.message_id, body.helpful, body.comment)
+        fid = await service.feedback(body.message_id, body.session_id, body.helpful, body.comment)
     except ConversationNotFound as exc:
         raise ApiError(404, "not_found", f"no bot reply with message_id {body.message_id}") from exc
     return FeedbackOut(id=fid)

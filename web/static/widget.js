@@ -167,7 +167,7 @@
         b.setAttribute("aria-pressed", "true");
         fetch(base + "/api/feedback", {
           method: "POST", headers: { "content-type": "application/json" },
-          body: JSON.stringify({ message_id: reply.message_id, helpful: spec[1] }),
+          body: JSON.stringify({ message_id: reply.message_id, session_id: sessionId, helpful: spec[1] }),
         }).then(function (r) {
           box.lastChild.after(el("span", null, r.ok ? "感谢反馈" : "反馈未保存"));
         }).catch(function () { box.lastChild.after(el("span", null, "反馈未保存")); });
