@@ -15,9 +15,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from bot.engine import AgentSuggestion, AnswerEngine
+from bot.engine import AgentSuggestion, Candidate
+from bot.knowledge import KnowledgeBase
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reply, Session
+from bot.settings import Settings
 from bot.store import Conversation, ConversationStore, Message, new_id, now
 
 log = logging.getLogger(__name__)
@@ -39,6 +41,23 @@ class EngineWorker:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class Answerer(Protocol):
+    """What the service needs of an engine: the full AnswerEngine, or the degraded LexicalEngine."""
+
+    settings: Settings
+    kb: KnowledgeBase
+
+    def answer(
+        self, message: Any, context: Context | dict[str, Any] | None = None, session: Session | None = None
+    ) -> Reply: ...
+
+    def suggest(
+        self, message: str, context: Context | dict[str, Any] | None = None, session: Session | None = None, k: int = 3
+    ) -> list[AgentSuggestion]: ...
+
+    def rank(self, message: str, audience: str | None = None) -> list[Candidate]: ...
 
 
 class Peer(Protocol):
@@ -133,7 +152,7 @@ class ConversationNotFound(LookupError):
 
 class ChatService:
     def __init__(
-        self, engine: AnswerEngine, store: ConversationStore, hub: Hub | None = None, worker: EngineWorker | None = None
+        self, engine: Answerer, store: ConversationStore, hub: Hub | None = None, worker: EngineWorker | None = None
     ) -> None:
         self.engine = engine
         self.store = store

@@ -69,18 +69,26 @@ def test_kill_9_loses_nothing_acknowledged_and_the_conversation_resumes(
 
 
 def _degraded(settings: Settings, caplog: pytest.LogCaptureFixture, expect: str) -> None:
-    with caplog.at_level(logging.ERROR), TestClient(create_app(settings)) as client:
+    """Index or encoder gone: the server starts in lexical-only mode — rules still decide, keyword search offers
+    the closest questions (never a confident answer), /readyz is 503 and says so, the log says why."""
+    with caplog.at_level(logging.WARNING), TestClient(create_app(settings)) as client:
         ready = client.get("/readyz")
         assert ready.status_code == 503
         body = ready.json()
-        assert body["status"] == "not_ready" and expect in body["problem"]
+        assert body["status"] == "not_ready" and body["mode"] == "lexical-only" and expect in body["problem"]
         assert client.get("/healthz").status_code == 200 and client.get("/").status_code == 200
-        chat = client.post("/api/chat", json={"message": "发票多久到"})
-        assert chat.status_code == 503 and chat.json()["code"] == "unavailable" and "人工客服" in chat.json()["message"]
-        with client.websocket_connect("/ws/chat") as ws, pytest.raises(Exception) as closed:
-            ws.receive_json()
-        assert getattr(closed.value, "code", None) == 1011
-    assert any("could not start" in r.getMessage() and expect in r.getMessage() for r in caplog.records)
+        options = client.post("/api/chat", json={"message": "纸质发票的邮费谁来出", "context": TODAY}).json()
+        assert options["kind"] == "clarify" and options["reason"] == "degraded" and "转人工" in options["text"]
+        assert "invoice-postage" in [s["id"] for s in options["suggestions"]]
+        picked = client.post("/api/chat", json={"message": "纸质邮寄快递费用将由谁来承担？", "context": TODAY}).json()
+        assert picked["kind"] == "faq" and picked["faq"]["id"] == "invoice-postage"  # a clicked chip is answered
+        rule = client.post("/api/chat", json={"message": "我前天买的SaaS模板能退款吗", "context": TODAY}).json()
+        assert rule["kind"] == "rule" and rule["rule"]["decision"] == "refund_in_window"
+        with client.websocket_connect("/ws/chat") as ws:
+            assert ws.receive_json()["type"] == "session"
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("could not start" in m and expect in m for m in messages)
+    assert any("lexical-only" in m for m in messages)
 
 
 @pytest.fixture()
@@ -118,6 +126,23 @@ def test_an_encoder_that_cannot_load_degrades_with_a_clear_error(
 ) -> None:
     settings = base.model_copy(update={"encoder": "sentence-transformers", "st_model": "/no/such/model"})
     _degraded(settings, caplog, "Error")
+
+
+def test_broken_knowledge_leaves_the_server_up_and_unavailable(
+    base: Settings, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "knowledge"
+    shutil.copytree(base.knowledge_dir, broken)
+    (broken / "rules.yaml").write_text("refund: [unclosed", encoding="utf-8")
+    with caplog.at_level(logging.ERROR), TestClient(create_app(base.model_copy(update={"knowledge_dir": broken}))) as c:
+        ready = c.get("/readyz").json()
+        assert ready["mode"] == "unavailable" and "RulesError" in ready["problem"]
+        chat = c.post("/api/chat", json={"message": "发票多久到"})
+        assert chat.status_code == 503 and chat.json()["code"] == "unavailable" and "人工客服" in chat.json()["message"]
+        with c.websocket_connect("/ws/chat") as ws, pytest.raises(Exception) as closed:
+            ws.receive_json()
+        assert getattr(closed.value, "code", None) == 1011
+    assert any("could not start" in r.getMessage() for r in caplog.records)
 
 
 def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settings) -> None:

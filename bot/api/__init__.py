@@ -56,11 +56,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             engine = await worker.run(AnswerEngine.from_settings, settings)
             await worker.run(engine.warm_up)
         except (IndexError_, EncoderError, KnowledgeError, RulesError, OrderError) as exc:
-            # Degrade instead of crashing: pages, health and the console stay up; /readyz and chat say why.
+            # Degrade instead of crashing: pages, health and the console stay up; /readyz says why. Without the
+            # index or the encoder, rules and keyword search still help (bot/degraded.py).
             app.state.problem = f"{type(exc).__name__}: {exc}"
             log.error("the answer engine could not start, serving degraded: %s", app.state.problem)
-            app.state.engine = None
-            app.state.service = None
+            app.state.engine = app.state.service = None
+            if isinstance(exc, (IndexError_, EncoderError)):
+                from bot.degraded import LexicalEngine
+
+                try:
+                    lexical = await worker.run(LexicalEngine.from_settings, settings)
+                except (KnowledgeError, RulesError, OrderError) as again:
+                    log.error("lexical-only mode could not start either: %s", again)
+                else:
+                    app.state.engine = lexical
+                    app.state.service = ChatService(lexical, store, hub=hub, worker=worker)
+                    log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
         else:
             app.state.engine = engine
             app.state.service = ChatService(engine, store, hub=hub, worker=worker)

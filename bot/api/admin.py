@@ -31,6 +31,7 @@ async def reload_knowledge(
         raise ApiError(422, "bad_knowledge", f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
     service.engine = engine
     request.app.state.engine = engine
+    request.app.state.problem = None  # out of degraded mode, if it was in it
     return {"reloaded": True, "entries": len(engine.kb.entries), "knowledge_hash": engine.kb.content_hash}
 
 
@@ -39,8 +40,11 @@ async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep
     """The `faqbot report` groups as CSV."""
     from bot.reporting import group_questions
 
+    encoder = getattr(service.engine, "encoder", None)
+    if encoder is None:
+        raise ApiError(503, "unavailable", "the report groups questions with the encoder, which is not loaded")
     rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)
-    groups = await service.worker.run(group_questions, rows, service.engine.encoder, 0.9) if rows else []
+    groups = await service.worker.run(group_questions, rows, encoder, 0.9) if rows else []
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants"])

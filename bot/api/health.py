@@ -18,9 +18,10 @@ def healthz() -> dict[str, str]:
 @router.get("/readyz")
 def readyz(request: Request, store: StoreDep) -> JSONResponse:
     engine = getattr(request.app.state, "engine", None)
+    index = getattr(engine, "index", None)
     checks = {
-        "index": engine is not None and engine.index.faiss_index.ntotal > 0,
-        "encoder": engine is not None and engine.warmed,
+        "index": index is not None and index.faiss_index.ntotal > 0,
+        "encoder": bool(getattr(engine, "warmed", False)),
         "database": store.writable(),
     }
     ok = all(checks.values())
@@ -28,6 +29,7 @@ def readyz(request: Request, store: StoreDep) -> JSONResponse:
     problem = getattr(request.app.state, "problem", None)
     if problem:
         body["problem"] = problem
+        body["mode"] = "lexical-only" if getattr(engine, "degraded", False) else "unavailable"
     if not checks["database"]:
         body["database_problem"] = "the database is not writable (read-only or full disk?)"
     return JSONResponse(body, status_code=200 if ok else 503)
