@@ -266,9 +266,6 @@ def find_any(text: str, words: Iterable[str]) -> str | None:
     return next((w for w in words if contains(text, w)), None)
 
 
-_NEGATION = re.compile(r"没|未|不|还有|尚有|仍有|否|别|非")
-
-
 def yes_no(text: str, yes: Iterable[str], no: Iterable[str]) -> bool | None:
     """A short answer to a yes/no question: True, False, or None if it is neither."""
     s = re.sub(r"[\s。.!！,，~～]+", "", text)
@@ -281,7 +278,3 @@ def yes_no(text: str, yes: Iterable[str], no: Iterable[str]) -> bool | None:
         if s.startswith(w) or s == w:
             return True
     return None
-
-
-def negated(clause: str) -> bool:
-    return bool(_NEGATION.search(clause))

@@ -274,14 +274,6 @@ class ConversationStore:
         assert conv is not None
         return conv
 
-    def save_state(self, conversation_id: str, state: dict[str, Any]) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(state=json.dumps(state, ensure_ascii=False), updated_at=now())
-            )
-
     def set_handoff(
         self, conversation_id: str, state: HandoffState, reason: str | None = None, agent: str | None = None
     ) -> None:
