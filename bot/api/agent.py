@@ -8,7 +8,7 @@ from fastapi import APIRouter, Form, Query, Request, WebSocket, WebSocketDisconn
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 
-from bot.api.deps import AgentDep, AuthDep, ServiceDep, get_service
+from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service
 from bot.api.errors import ApiError
 from bot.auth import new_csrf_token, same_token
 from bot.conversations import ConversationNotFound
@@ -123,11 +123,8 @@ async def agent_socket(ws: WebSocket) -> None:
     if ws.session.get("role") not in ("agent", "admin"):
         await ws.close(code=1008, reason="login required")
         return
-    await ws.accept()
-    try:
-        service = get_service(ws)
-    except ApiError as exc:
-        await ws.close(code=1011, reason=exc.message[:120])
+    service = await accept_with_service(ws)
+    if service is None:
         return
     await ws.send_json({"type": "snapshot", "items": service.queue()})
     service.hub.agents.add(ws)

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.api.deps import ServiceDep, SettingsDep, get_service, get_settings
+from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
 from bot.api.errors import ApiError
 from bot.api.guards import Guards
 from bot.conversations import ChatService
@@ -58,11 +58,8 @@ async def chat_socket(ws: WebSocket) -> None:
         return
     guards = ws.app.state.guards
     address = ws.client.host if ws.client else "unknown"
-    await ws.accept()
-    try:
-        service = get_service(ws)
-    except ApiError as exc:
-        await ws.close(code=1011, reason=exc.message[:120])
+    service = await accept_with_service(ws)
+    if service is None:
         return
     if not guards.open_socket(address):
         await ws.close(code=1008, reason=f"at most {settings.connections_per_ip} open chats per address")

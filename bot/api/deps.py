@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, WebSocket
 from starlette.requests import HTTPConnection
 
 from bot.api.errors import ApiError
@@ -62,6 +62,16 @@ def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
     ):
         raise ApiError(403, "csrf", "CSRF token missing or wrong; reload the console.")
     return str(request.session.get("agent") or role)
+
+
+async def accept_with_service(ws: WebSocket) -> ChatService | None:
+    """Accept the socket; if the answer service is not running, close it (1011) with the reason and return None."""
+    await ws.accept()
+    try:
+        return get_service(ws)
+    except ApiError as exc:
+        await ws.close(code=1011, reason=exc.message[:120])
+        return None
 
 
 def current_agent(request: Request) -> str:
