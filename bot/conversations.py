@@ -15,8 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from bot.engine import AgentSuggestion, Candidate
-from bot.knowledge import KnowledgeBase
+from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, Candidate
+from bot.knowledge import FaqEntry, KnowledgeBase
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reply, Session
 from bot.settings import Settings
@@ -287,11 +287,14 @@ class ChatService:
         return await self.worker.run(self._suggestions, conversation_id)
 
     async def suggest(self, question: str) -> list[AgentSuggestion]:
-        suggestions = await self.worker.run(self.engine.suggest, question)
-        return [s.model_copy(update={"text": markdown_to_text(s.text)}) for s in suggestions]
+        return _plain(await self.worker.run(self.engine.suggest, question))
 
-    async def rank(self, question: str) -> list[Any]:
-        return await self.worker.run(self.engine.rank, question)
+    async def search(self, question: str, limit: int, at_least_one: bool = False) -> list[FaqEntry]:
+        """FAQ entries matching ``question``, best first: those with some confidence (the bar related questions
+        use), or just the best one if none has and ``at_least_one``."""
+        ranked = await self.worker.run(self.engine.rank, question)
+        found = [c.entry for c in ranked[:limit] if c.score >= RELATED_MIN_SCORE]
+        return found or ([ranked[0].entry] if at_least_one and ranked else [])
 
     def _suggestions(self, conversation_id: str) -> list[AgentSuggestion]:
         conv, messages = self.conversation(conversation_id)
@@ -299,8 +302,7 @@ class ChatService:
         if question is None:
             return []
         context = {"audience": conv.audience} if conv.audience in ("buyer", "provider") else {}
-        suggestions = self.engine.suggest(question, context, self._session(conv))
-        return [s.model_copy(update={"text": markdown_to_text(s.text)}) for s in suggestions]
+        return _plain(self.engine.suggest(question, context, self._session(conv)))
 
     @staticmethod
     def _latest_question(messages: list[Message]) -> str | None:
@@ -340,3 +342,8 @@ class ChatService:
         await self.hub.to_user(conversation_id, {"type": "handoff", "state": conv.handoff, "agent": agent})
         await self.hub.to_agents({"type": "queue", "conversation": self.queue_item(conv)})
         return conv
+
+
+def _plain(suggestions: list[AgentSuggestion]) -> list[AgentSuggestion]:
+    """Suggestions with their text as plain text an agent can paste into a chat."""
+    return [s.model_copy(update={"text": markdown_to_text(s.text)}) for s in suggestions]

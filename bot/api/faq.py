@@ -49,8 +49,7 @@ async def list_faq(
 ) -> FaqList:
     entries = engine.kb.entries
     if q and q.strip():
-        ranked = await service.rank(q)
-        entries = [c.entry for c in ranked[:limit] if c.score >= 0.01] or [ranked[0].entry]
+        entries = await service.search(q, limit, at_least_one=True)
     if category:
         entries = [e for e in entries if e.category == category]
     if audience:

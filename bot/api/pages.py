@@ -42,7 +42,7 @@ async def faq_index(request: Request, engine: EngineDep, service: ServiceDep, q:
     by_category: dict[str, list[object]] = defaultdict(list)
     entries = engine.kb.entries
     if q and q.strip():
-        entries = [c.entry for c in (await service.rank(q[:200]))[:10] if c.score >= 0.01]
+        entries = await service.search(q[:200], 10)
     for e in entries:
         by_category[e.category].append(e)
     return _page(request, "faq_index.html", by_category=dict(by_category), q=q or "", total=len(entries))
