@@ -22,21 +22,16 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import pct  # noqa: E402
 from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
 RULE_SETS = [ROOT / "tests" / "data" / name for name in ("refund_variants.jsonl", "refund_variants_2.jsonl")]
-
-
-def pct(xs: list[float], p: float) -> float:
-    return float(np.percentile(np.array(xs), p))
 
 
 def latency(rounds: int) -> dict[str, float]:
