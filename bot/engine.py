@@ -369,7 +369,7 @@ def default_rules(settings: Settings, kb: KnowledgeBase, normalizer: Normalizer)
     from bot.dialogue import RulesEngine
     from bot.orders import OrderStore
 
-    orders = OrderStore(settings.database_path)
+    orders = OrderStore(settings.database_path, settings.database_url)
     if settings.demo_orders is not None:
         orders.seed(settings.demo_orders)
     return RulesEngine.from_paths(settings.knowledge_dir, kb, normalizer, orders)

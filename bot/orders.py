@@ -5,27 +5,17 @@ An order can also arrive from the embedding page in ``context.order``; see :clas
 
 from __future__ import annotations
 
-import sqlite3
-import threading
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from sqlalchemy import func, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
+from bot.store import database_url, dialect_insert, make_engine, metadata, orders
 from bot.workdays import SHANGHAI
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS orders (
-    id TEXT PRIMARY KEY,
-    product_type TEXT NOT NULL,
-    product_name TEXT,
-    purchased_on TEXT NOT NULL,
-    service_confirmed INTEGER,
-    amount TEXT
-)
-"""
 
 
 class OrderError(Exception):
@@ -57,77 +47,69 @@ class OrderInfo(BaseModel):
 
 
 class OrderStore:
-    """A small table of orders in a SQLite file (WAL mode, safe to share between threads)."""
+    """The orders table of the project's database (its one definition lives in :mod:`bot.store`): the SQLite file
+    in WAL mode, or PostgreSQL when ``url`` is given. Safe to share between threads."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
+        self.url = database_url(path, url)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA busy_timeout=5000")
-            self._db.execute(SCHEMA)
-        except (sqlite3.Error, OSError) as exc:
+            if self.url.startswith("sqlite"):
+                path.parent.mkdir(parents=True, exist_ok=True)
+            self.engine = make_engine(self.url)
+            with self.engine.begin() as conn:
+                metadata.create_all(conn, tables=[orders])
+        except (SQLAlchemyError, OSError) as exc:
             raise OrderError(f"cannot open the order database {path}: {exc}") from exc
-        self._lock = threading.Lock()
 
     def close(self) -> None:
-        self._db.close()
+        self.engine.dispose()
 
     def journal_mode(self) -> str:
-        return str(self._db.execute("PRAGMA journal_mode").fetchone()[0])
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("PRAGMA journal_mode")).scalar())
 
     def get(self, order_id: str) -> OrderInfo | None:
-        with self._lock:
-            row = self._db.execute(
-                "SELECT id, product_type, product_name, purchased_on, service_confirmed, amount FROM orders "
-                "WHERE id = ?",
-                (order_id,),
-            ).fetchone()
+        with self.engine.connect() as conn:
+            row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
         if row is None:
             return None
-        confirmed = None if row[4] is None else bool(row[4])
+        m = row._mapping
         return OrderInfo(
-            id=row[0],
-            product_type=row[1],
-            product_name=row[2],
-            purchased_on=date.fromisoformat(row[3]),
-            service_confirmed=confirmed,
-            amount=row[5],
+            id=m["id"],
+            product_type=m["product_type"],
+            product_name=m["product_name"],
+            purchased_on=date.fromisoformat(m["purchased_on"]),
+            service_confirmed=None if m["service_confirmed"] is None else bool(m["service_confirmed"]),
+            amount=m["amount"],
         )
 
     def upsert(self, order: OrderInfo) -> None:
         if not order.id or not order.product_type or order.purchased_on is None:
             raise OrderError("an order needs id, product_type and purchased_on")
-        confirmed = None if order.service_confirmed is None else int(order.service_confirmed)
-        with self._lock:
-            self._db.execute(
-                "INSERT INTO orders (id, product_type, product_name, purchased_on, service_confirmed, amount) "
-                "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET product_type=excluded.product_type, "
-                "product_name=excluded.product_name, purchased_on=excluded.purchased_on, "
-                "service_confirmed=excluded.service_confirmed, amount=excluded.amount",
-                (
-                    order.id,
-                    order.product_type,
-                    order.product_name,
-                    order.purchased_on.isoformat(),
-                    confirmed,
-                    order.amount,
-                ),
-            )
+        values = {
+            "product_type": order.product_type,
+            "product_name": order.product_name,
+            "purchased_on": order.purchased_on.isoformat(),
+            "service_confirmed": None if order.service_confirmed is None else int(order.service_confirmed),
+            "amount": order.amount,
+        }
+        stmt = dialect_insert(self.engine, orders).values(id=order.id, **values)
+        with self.engine.begin() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
     def count(self) -> int:
-        with self._lock:
-            return int(self._db.execute("SELECT COUNT(*) FROM orders").fetchone()[0])
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(orders)).scalar() or 0)
 
     def seed(self, demo_file: Path) -> int:
         """Insert the demo orders if the table is empty; returns how many were added."""
         if self.count():
             return 0
-        orders = read_demo_orders(demo_file)
-        for order in orders:
+        demo = read_demo_orders(demo_file)
+        for order in demo:
             self.upsert(order)
-        return len(orders)
+        return len(demo)
 
 
 def read_demo_orders(path: Path) -> list[OrderInfo]:

@@ -186,6 +186,11 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
+def dialect_insert(engine: Engine, table: Table) -> Any:
+    """An INSERT that knows ON CONFLICT (upserts), for the engine's dialect."""
+    return (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(table)
+
+
 class ConversationStore:
     """The project's database. Thread-safe (a connection pool; one transaction per call)."""
 
@@ -209,7 +214,7 @@ class ConversationStore:
         return self.engine.dialect.name
 
     def _insert(self, table: Table) -> Any:
-        return (pg_insert if self.dialect == "postgresql" else sqlite_insert)(table)
+        return dialect_insert(self.engine, table)
 
     # ------------------------------------------------------------------ schema
 
