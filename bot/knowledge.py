@@ -93,6 +93,19 @@ def text_modulo_formatting(text: str) -> str:
     return "".join(re.findall(r"[\u4e00-\u9fffA-Za-z0-9]", text))
 
 
+# The source FAQ transcribes some console screenshots as text (a status with a timestamp, 未通过/通过 results,
+# button captions, "←" back links). An answer shows such a transcription as a quote that opens with this line,
+# so nobody reads the example as their own account's status. The line is ours, not the source's: the
+# source-fidelity comparison drops exactly these whole lines (``without_screenshot_notes``) and nothing else.
+SCREENSHOT_NOTE = "以下为 FAQ 原文中控制台截图的文字（示例，并非您账户的实际状态）："
+SCREENSHOT_NOTE_LINE = f"> {SCREENSHOT_NOTE}"
+
+
+def without_screenshot_notes(answer: str) -> str:
+    """The answer without its screenshot-note lines: the text that must match the source FAQ."""
+    return "\n".join(line for line in answer.splitlines() if line != SCREENSHOT_NOTE_LINE)
+
+
 def _read_yaml(path: Path) -> Any:
     try:
         return yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER)  # _LOADER is a safe loader

@@ -12,7 +12,10 @@ ALLOWED_TAGS = {
     "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a", "h1", "h2", "h3", "h4",
     "table", "thead", "tbody", "tr", "th", "td", "hr",
 }  # fmt: skip
-ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}}
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
+# CommonMark opens a new <ol start="N"> when a numbered list resumes after a bullet list; without `start` every
+# step shows "1.". It is kept only as a plain number.
+_NUMBER = re.compile(r"[0-9]{1,9}")
 
 
 @lru_cache(maxsize=1)
@@ -23,7 +26,11 @@ def _markdown() -> MarkdownIt:
 
 @lru_cache(maxsize=4096)
 def markdown_to_html(text: str) -> str:
-    html = _markdown().render(text)
+    return sanitize_html(_markdown().render(text))
+
+
+def sanitize_html(html: str) -> str:
+    """Only the tags and attributes above survive; link targets only with a web or mail scheme."""
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
@@ -31,7 +38,14 @@ def markdown_to_html(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
         filter_style_properties={"text-align"},
+        attribute_filter=_attribute_filter,
     )
+
+
+def _attribute_filter(tag: str, attribute: str, value: str) -> str | None:
+    if attribute == "start":
+        return value if tag == "ol" and _NUMBER.fullmatch(value) else None
+    return value
 
 
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")

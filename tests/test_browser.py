@@ -50,6 +50,12 @@ li{{color:red!important}} *{{letter-spacing:3px}}</style></head>
  data-today="2026-11-30" async></script></body></html>""",
         encoding="utf-8",
     )
+    (site / "provider.html").write_text(
+        f"""<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>服务商中心</title></head>
+<body><h1>服务商中心（另一个源）</h1>
+<script src="http://127.0.0.1:{port}/widget.js" data-audience="provider" async></script></body></html>""",
+        encoding="utf-8",
+    )
     host = subprocess.Popen([sys.executable, "-m", "http.server", str(host_port), "--bind", "127.0.0.1"],
                             cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
@@ -132,6 +138,23 @@ def test_widget_on_another_origin_answers_with_a_source_line(browser: object, se
     rule = w.ask("这个订单能退吗", kind="rule")  # the order id comes from the page
     assert "2026-12-02" in rule.inner_text()  # type: ignore[attr-defined]
     w.page.screenshot(path=str(ARTIFACTS / "widget.png"))  # type: ignore[attr-defined]
+
+
+def test_numbered_steps_keep_their_numbers_and_screenshot_text_is_marked(
+    browser: object, server: dict[str, str]
+) -> None:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page.goto(server["host"] + "provider.html")
+    w = Widget(page)
+    w.open()
+    answer = w.ask("服务商怎么退出云市场？", kind="faq")
+    lists = answer.locator(".bubble > ol").evaluate_all(  # type: ignore[attr-defined]
+        "els => els.map(o => [o.start, o.children.length])"
+    )
+    assert lists == [[1, 1], [2, 1], [3, 1], [4, 1], [5, 1], [1, 1], [2, 1], [3, 1], [4, 1]]
+    notes = answer.locator(".bubble > blockquote > p:first-child").all_inner_texts()  # type: ignore[attr-defined]
+    assert sum("并非您账户的实际状态" in n for n in notes) == 3  # (the last quote is the rule's offer)
+    page.screenshot(path=str(ARTIFACTS / "widget-provider-steps.png"), full_page=True)
 
 
 def test_suggestion_chip_sends_its_question(browser: object, server: dict[str, str]) -> None:

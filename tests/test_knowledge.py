@@ -9,7 +9,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.knowledge import KnowledgeError, load_knowledge, text_modulo_formatting
+from bot.knowledge import (
+    SCREENSHOT_NOTE,
+    SCREENSHOT_NOTE_LINE,
+    KnowledgeError,
+    load_knowledge,
+    text_modulo_formatting,
+    without_screenshot_notes,
+)
 from bot.settings import PROJECT_ROOT
 from tests.conftest import SEED
 
@@ -62,7 +69,23 @@ def test_every_answer_matches_the_source_modulo_formatting() -> None:
     kb = load_knowledge(KNOWLEDGE)
     source = _source_entries()
     for entry in kb.entries:
-        assert text_modulo_formatting(entry.answer) == text_modulo_formatting(source[entry.question]), entry.id
+        answer = without_screenshot_notes(entry.answer)  # our screenshot-note lines are not source text
+        assert text_modulo_formatting(answer) == text_modulo_formatting(source[entry.question]), entry.id
+
+
+def test_screenshot_notes_are_whole_lines_that_open_a_quote() -> None:
+    """The note is stripped only as a whole line; anywhere else it would count as (wrong) answer text."""
+    kb = load_knowledge(KNOWLEDGE)
+    notes: dict[str, int] = {}
+    for entry in kb.entries:
+        lines = entry.answer.splitlines()
+        for i, line in enumerate(lines):
+            if SCREENSHOT_NOTE in line:
+                assert line == SCREENSHOT_NOTE_LINE, (entry.id, line)
+                assert lines[i + 1] == ">" and lines[i + 2].startswith("> "), (entry.id, "note must open a quote")
+                notes[entry.id] = notes.get(entry.id, 0) + 1
+    # the console screenshots the source FAQ transcribed: the exit card, the self-check page, the exit form
+    assert notes == {"provider-exit": 3}
 
 
 def test_nine_categories_with_dates_and_audiences() -> None:

@@ -106,7 +106,9 @@
       Array.prototype.slice.call(node.children).forEach(function (child) {
         if (!ALLOWED.test(child.tagName)) { child.replaceWith(doc.createTextNode(child.textContent)); return; }
         Array.prototype.slice.call(child.attributes).forEach(function (a) {
-          var ok = child.tagName === "A" && a.name === "href" && /^(https?:|mailto:|#)/i.test(a.value);
+          var ok = (child.tagName === "A" && a.name === "href" && /^(https?:|mailto:|#)/i.test(a.value)) ||
+            // a numbered list resumed after a bullet list starts at N: keep N, only as digits
+            (child.tagName === "OL" && a.name === "start" && /^[0-9]{1,9}$/.test(a.value));
           if (!ok && a.name !== "title") child.removeAttribute(a.name);
         });
         if (child.tagName === "A") { child.setAttribute("target", "_blank"); child.setAttribute("rel", "noopener noreferrer"); }
