@@ -84,4 +84,4 @@ fuzz: install-dev
 	FAQBOT_FUZZ_EXAMPLES=300 $(BIN)/pytest -q tests/test_fuzz.py
 
 clean:
-	rm -rf $(VENV) var tests/artifacts index/*.faiss index/*.npz index/*.json index/*.txt index/bm25  # index/README.md stays
+	rm -rf $(VENV) var tests/artifacts index/*.faiss index/*.npz index/*.json index/*.txt index/*.sha256 index/bm25  # index/README.md stays

@@ -45,7 +45,11 @@ def main() -> None:
     engine.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = start_server(
-            Path(tmp) / "bench.sqlite3", FAQBOT_MESSAGES_PER_MINUTE="100000", FAQBOT_QUERY_CACHE_SIZE="0"
+            Path(tmp) / "bench.sqlite3",
+            FAQBOT_MESSAGES_PER_MINUTE="100000",
+            FAQBOT_QUERY_CACHE_SIZE="0",
+            FAQBOT_MESSAGES_PER_MINUTE_PER_ADDRESS="10000000",
+            FAQBOT_CONVERSATIONS_PER_MINUTE_PER_ADDRESS="100000",
         )
         try:
             for q in questions[:20]:  # warm both sides

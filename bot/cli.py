@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from bot.encoders import EncoderError
 from bot.evaluation import EvalFileError, evaluate, read_cases
@@ -26,6 +27,7 @@ from bot.knowledge import KnowledgeError
 from bot.orders import OrderError
 from bot.reply import Context, Reply, Session
 from bot.rules import RulesError
+from bot.safe_text import for_terminal
 from bot.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="腾讯云云市场 FAQ 机器人 (offline).")
@@ -65,7 +67,7 @@ def _base_context(audience: str | None, today: str | None) -> dict[str, Any]:
 
 
 def _fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]错误[/]: {escape(message)}")
+    err.print(f"[bold red]错误[/]: {escape(for_terminal(message))}")
     raise typer.Exit(code)
 
 
@@ -200,10 +202,10 @@ def _show(reply: Reply) -> None:
     elif reply.faq:
         source = escape(f"来源：{reply.faq.category} ›「{reply.faq.question}」 最近更新 {reply.faq.updated}")
     title = escape(f"[{reply.kind}] 置信度 {reply.score:.2f}")
-    body: Any = Markdown(reply.text)
+    body: Any = Markdown(for_terminal(reply.text))
     console.print(Panel(body, title=title, subtitle=source or None, title_align="left", subtitle_align="left"))
     if reply.suggestions and reply.kind == "faq":
-        console.print(escape("相关问题：" + "；".join(s.question for s in reply.suggestions)), style="dim")
+        console.print(Text(for_terminal("相关问题：" + "；".join(s.question for s in reply.suggestions))), style="dim")
 
 
 @app.command()
@@ -236,13 +238,13 @@ def chat(
             k = int(line.strip()) - 1
             if 0 <= k < len(last.suggestions):
                 line = last.suggestions[k].question
-                console.print(f"[dim]→ {escape(line)}[/]")
+                console.print(f"[dim]→ {escape(for_terminal(line))}[/]")
         last = engine.answer(line, ctx, session)
         turns += 1
         _show(last)
         if last.kind in ("clarify", "fallback") and last.suggestions:
             for i, s in enumerate(last.suggestions, 1):
-                console.print(f"  [cyan]{i}[/]. {escape(s.question)}")
+                console.print(f"  [cyan]{i}[/]. {escape(for_terminal(s.question))}")
     console.print(f"再见！本次共 {turns} 轮对话。")
 
 
@@ -289,7 +291,8 @@ def eval_(
         for col in ("问题", "期望", "得到", "类型", "分数"):
             miss_table.add_column(col, overflow="fold")
         for m in report.misses[:show_misses]:
-            miss_table.add_row(m.q, m.expect or "（范围外）", m.got or "-", m.kind, f"{m.score:.2f}")
+            expected = Text(for_terminal(m.expect or "（范围外）"))
+            miss_table.add_row(Text(for_terminal(m.q)), expected, m.got or "-", m.kind, f"{m.score:.2f}")
         console.print(miss_table)
 
 
@@ -306,8 +309,10 @@ def serve(
     import uvicorn
 
     from bot.api import UnsafeSettings, create_app
+    from bot.api.serving import return_large_blocks_to_the_system, uvicorn_options
     from bot.store import StoreError
 
+    return_large_blocks_to_the_system()
     settings = _settings(None, None, index_dir)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
@@ -316,15 +321,9 @@ def serve(
     except (UnsafeSettings, StoreError) as exc:
         _fail(str(exc))
         return
-    err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent, API 文档 /docs)")
-    uvicorn.run(
-        application,
-        host=settings.host,
-        port=settings.port,
-        log_level="info",
-        ws_ping_interval=20,
-        ws_max_size=settings.max_body_bytes,
-    )
+    docs = ", API 文档 /docs" if settings.docs_enabled else ""
+    err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent{docs})")
+    uvicorn.run(application, **uvicorn_options(settings))
 
 
 @app.command()
@@ -335,9 +334,7 @@ def report(
 ) -> None:
     """What to improve: fallbacks, clarifications, low-confidence answers and thumbs-down, grouped by
     similar question, with counts — the input for new alternate questions."""
-    import csv
-
-    from bot.reporting import group_questions
+    from bot.reporting import group_questions, write_csv
     from bot.store import ConversationStore, StoreError
 
     settings = _settings(None, None, None)
@@ -354,27 +351,66 @@ def report(
 
     encoder = make_encoder(settings)
     groups = group_questions(rows, encoder, similarity)
-    table = Table(title=f"待改进问题：{len(rows)} 条，{len(groups)} 组（{settings.database_path}）")
+    table = Table(title=f"待改进问题：{len(rows)} 条，{len(groups)} 组（{for_terminal(str(settings.database_path))}）")
     for col in ("次数", "代表问题", "兜底", "澄清", "低置信", "差评", "同组其他问法"):
         table.add_column(col, overflow="fold")
     for g in groups[:limit]:
+        # user text as Text, never markup: "[/x]" or "[link=…]" is shown as typed; escape codes are made visible
         table.add_row(
             str(g.count),
-            g.question,
+            Text(for_terminal(g.question)),
             str(g.kinds.get("fallback", 0)),
             str(g.kinds.get("clarify", 0)),
             str(g.kinds.get("faq", 0)),
             str(g.thumbs_down),
-            "；".join(g.variants[:3]),
+            Text(for_terminal("；".join(g.variants[:3]))),
         )
     console.print(table)
     if csv_path is not None:
-        with csv_path.open("w", newline="", encoding="utf-8") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(["count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants"])
-            for g in groups:
-                writer.writerow(
-                    [g.count, g.question, g.kinds.get("fallback", 0), g.kinds.get("clarify", 0),
-                     g.kinds.get("faq", 0), g.thumbs_down, " | ".join(g.variants)]
-                )  # fmt: skip
-        console.print(f"已写入 {csv_path}")
+        try:
+            with csv_path.open("w", newline="", encoding="utf-8") as fh:
+                write_csv(groups, fh)
+        except OSError as exc:
+            _fail(f"{csv_path}: cannot write: {exc}")
+        console.print(Text(f"已写入 {for_terminal(str(csv_path))}"))
+
+
+@app.command()
+def password(
+    account: Annotated[str, typer.Argument(help="The console account: agent or admin.")],
+    generate: Annotated[bool, typer.Option("--generate", help="Make up a strong password and print it once.")] = False,
+) -> None:
+    """Give a console account a new password; every session of that account ends at once."""
+    import secrets
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from bot.auth import BUILT_IN, password_hasher
+    from bot.store import ConversationStore, StoreError
+
+    settings = _settings(None, None, None)
+    names = {b.username: b for b in BUILT_IN}
+    if account not in names:
+        _fail(f"unknown account {account!r}: choose {' or '.join(names)}")
+    if getattr(settings, names[account].settings_field) is not None:
+        err.print(
+            Text(f"注意：FAQBOT_{names[account].settings_field.upper()} is set; the server will use that password "
+                 "again at its next start. Change or unset it too.")
+        )  # fmt: skip
+    if generate:
+        new = secrets.token_urlsafe(12)
+    else:
+        new = typer.prompt("新密码 (new password)", hide_input=True, confirmation_prompt=True)
+        if len(new) < 12:
+            _fail("the password must have at least 12 characters")
+    try:
+        store = ConversationStore(settings.database_path, settings.database_url)
+        existing = store.account(account)
+        display = existing.display_name if existing else names[account].display_name
+        store.save_account(account, display, account, password_hasher().hash(new))
+    except (StoreError, SQLAlchemyError) as exc:
+        _fail(f"cannot change the password: {exc}")
+        return
+    if generate:
+        console.print(Text(f"{account} 的新密码（只显示这一次）：{new}"))
+    console.print(Text(f"已修改 {account} 的密码；该账号所有已登录的会话已失效。"))

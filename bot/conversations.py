@@ -17,10 +17,11 @@ from typing import Any, Protocol, TypeVar
 
 from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, Candidate
 from bot.knowledge import FaqEntry, KnowledgeBase
+from bot.messages import ServiceMessages, load_messages
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reply, Session
 from bot.settings import Settings
-from bot.store import Conversation, ConversationStore, Message, new_id, now
+from bot.store import Conversation, ConversationStore, Message, TurnFlags, new_id, now
 
 log = logging.getLogger(__name__)
 
@@ -150,26 +151,40 @@ class ConversationNotFound(LookupError):
     pass
 
 
+USER_REQUEST = "user_request"
+
+
 class ChatService:
     def __init__(
-        self, engine: Answerer, store: ConversationStore, hub: Hub | None = None, worker: EngineWorker | None = None
+        self,
+        engine: Answerer,
+        store: ConversationStore,
+        hub: Hub | None = None,
+        worker: EngineWorker | None = None,
+        messages: ServiceMessages | None = None,
+        handoff_gate: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.hub = hub or Hub()
         self.worker = worker or EngineWorker()
+        self.messages = messages or load_messages(engine.settings.knowledge_dir)
+        # may this address put one more hand-over request into the agents' queue?
+        self.handoff_gate = handoff_gate or (lambda address: True)
         # turns of one conversation run one at a time; a fixed set of striped locks (no per-conversation growth)
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
 
     # ------------------------------------------------------------------ conversations and sessions
 
-    def open(self, conversation_id: str | None, audience: str | None = None) -> Conversation:
-        """The conversation with this id, or a new one (an unknown id starts a new conversation)."""
-        if conversation_id:
-            conv = self.store.conversation(conversation_id)
-            if conv is not None:
-                return conv
-        return self.store.create_conversation(audience)
+    async def find(self, conversation_id: str | None) -> Conversation | None:
+        """The stored conversation with this id, or None (nothing is created: a conversation is stored with its
+        first message)."""
+        if not conversation_id:
+            return None
+        return await asyncio.to_thread(self.store.conversation, conversation_id)
+
+    async def history(self, conversation_id: str, limit: int = 200) -> list[Message]:
+        return await asyncio.to_thread(self.store.messages, conversation_id, limit)
 
     def _lock(self, conversation_id: str) -> threading.Lock:
         return self._locks[zlib.crc32(conversation_id.encode()) % LOCK_STRIPES]
@@ -182,15 +197,28 @@ class ChatService:
     # ------------------------------------------------------------------ user turns
 
     async def user_message(
-        self, conversation_id: str | None, text: Any, context: Context | dict[str, Any] | None = None
+        self,
+        conversation_id: str | None,
+        text: Any,
+        context: Context | dict[str, Any] | None = None,
+        *,
+        address: str = "unknown",
+        issued: bool = False,
     ) -> Reply:
-        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context)
+        """Answer one message and store the turn. ``conversation_id`` None or unknown starts a new conversation
+        with a fresh id — or with this very id when the server ``issued`` it (a socket's provisional id)."""
+        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, issued)
         for frame in frames:
             await self.hub.to_agents(frame)
         return reply
 
     def _user_turn(
-        self, conversation_id: str | None, text: Any, context: Context | dict[str, Any] | None
+        self,
+        conversation_id: str | None,
+        text: Any,
+        context: Context | dict[str, Any] | None,
+        address: str,
+        issued: bool,
     ) -> tuple[Reply, list[dict[str, Any]]]:
         audience = context.audience if isinstance(context, Context) else (context or {}).get("audience")
         cid = conversation_id or new_id()
@@ -198,16 +226,19 @@ class ChatService:
             conv = self.store.conversation(cid) if conversation_id else None
             if conv is None:  # a new conversation: stored with its first turn, in one transaction
                 stamp = now()
-                conv = Conversation(new_id() if conversation_id else cid, stamp, stamp,
+                conv = Conversation(new_id() if conversation_id and not issued else cid, stamp, stamp,
                                     audience if isinstance(audience, str) else None, {}, "bot", None, None)  # fmt: skip
             user_text = (text if isinstance(text, str) else str(text))[: self.engine.settings.max_message_chars * 4]
             session = self._session(conv)
             if conv.handoff == "agent":
-                reply = Reply(
-                    q=user_text, kind="handoff", text="您的消息已转给人工客服，请稍候。", reason="with_agent", score=1.0
-                )
+                reply = self._people_reply(user_text, "with_agent", self.messages.people.with_agent)
+            elif conv.with_people:
+                reply, session = self._while_waiting(text, context, session, conv)
             else:
                 reply = self.engine.answer(text, context, session)
+            flags = self._flags(conv, reply, session, address)
+            if flags is None and reply.kind == "handoff" and reply.reason == USER_REQUEST and conv.handoff == "bot":
+                reply = self._people_reply(user_text, "handoff_limited", self.messages.people.too_many_handoffs)
             reply.session_id = conv.id
             _, reply.message_id = self.store.record_turn(
                 conv.id,
@@ -217,26 +248,49 @@ class ChatService:
                 score=reply.score,
                 latency_ms=reply.latency_ms,
                 reply=reply.model_dump(mode="json", exclude={"html", "message_id"}),
-                state=session.to_state(),
+                state={**session.to_state(), "page": _page_context(context)},
                 audience=conv.audience,
+                flags=flags,
             )
             reply.html = markdown_to_html(reply.text)
-            frames = self._attention(conv, reply, session)
+            frames = self._agent_frames(conv, flags)
         return reply, frames
 
-    def _attention(self, conv: Conversation, reply: Reply, session: Session) -> list[dict[str, Any]]:
-        """Mark conversations that need a person, and say what agents should hear."""
-        reason: str | None = None
-        if reply.kind == "handoff" and reply.reason == "user_request" and conv.handoff == "bot":
-            self.store.set_handoff(conv.id, "requested", reason="user_request")
-            reason = "handoff"
-        elif reply.kind == "fallback" and reply.reason in ("low_confidence", "other_platform"):
-            reason = "fallback"
-        elif reply.kind == "clarify" and len(session.history) >= 2 and session.history[-2].kind == "clarify":
-            reason = "repeated_clarify"
-        if reason and conv.attention is None and reason != "handoff":
-            self.store.set_attention(conv.id, reason)
-        if reason is None and conv.handoff == "bot" and conv.attention is None:
+    @staticmethod
+    def _people_reply(q: str, reason: str, text: str) -> Reply:
+        return Reply(q=q, kind="handoff", text=text, reason=reason, score=1.0)
+
+    def _while_waiting(
+        self, text: Any, context: Context | dict[str, Any] | None, session: Session, conv: Conversation
+    ) -> tuple[Reply, Session]:
+        """A person has been asked for, or has written: the bot answers only a clear FAQ question (marked as the
+        bot's); anything else — chatter, a rule, a guess — waits for the person."""
+        probe = Session.from_state(session.to_state())
+        reply = self.engine.answer(text, context, probe)
+        if reply.kind == "faq" and reply.reason == "confident":
+            reply.text = f"{self.messages.people.bot_note}\n\n{reply.text}"
+            return reply, probe
+        people = self.messages.people
+        if reply.kind == "handoff" and reply.reason == USER_REQUEST:
+            return self._people_reply(reply.q, "already_waiting", people.already_waiting), session
+        return self._people_reply(reply.q, "waiting_for_agent", people.waiting), session
+
+    def _flags(self, conv: Conversation, reply: Reply, session: Session, address: str) -> TurnFlags | None:
+        """What this turn means for the agents' queue — stored in the turn's own transaction. A hand-over
+        request beyond the address's allowance enters no queue (None)."""
+        if reply.kind == "handoff" and reply.reason == USER_REQUEST and conv.handoff == "bot":
+            return TurnFlags(handoff="requested", reason=USER_REQUEST) if self.handoff_gate(address) else None
+        if conv.attention is not None:
+            return None
+        if reply.kind == "fallback" and reply.reason in ("low_confidence", "other_platform", "not_in_faq"):
+            return TurnFlags(attention="fallback")
+        if reply.kind == "clarify" and len(session.history) >= 2 and session.history[-2].kind == "clarify":
+            return TurnFlags(attention="repeated_clarify")
+        return None
+
+    def _agent_frames(self, conv: Conversation, flags: TurnFlags | None) -> list[dict[str, Any]]:
+        """What agents should hear about this turn: the queue item when it is (or just became) queued."""
+        if flags is None and conv.handoff == "bot" and conv.attention is None:
             return []  # nothing for agents (and no extra query on the common path)
         updated = self.store.conversation(conv.id)
         if updated is None or (updated.handoff == "bot" and updated.attention is None):
@@ -271,11 +325,14 @@ class ChatService:
             "attention": conv.attention,
             "audience": conv.audience,
             "updated_at": conv.updated_at,
+            "waiting_since": conv.waiting_since,
             "last_user_message": last_user.text if last_user else None,
         }
 
-    def queue(self) -> list[dict[str, Any]]:
-        return [self.queue_item(c) for c in self.store.queue()]
+    def queue(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """One page of the agents' queue (hand-over requests first, oldest wait first) and its total size."""
+        items = [self.queue_item(c) for c in self.store.queue(offset, limit)]
+        return {"items": items, "total": self.store.queue_size(), "offset": offset, "limit": limit}
 
     def conversation(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
         conv = self.store.conversation(conversation_id)
@@ -283,7 +340,8 @@ class ChatService:
             raise ConversationNotFound(conversation_id)
         return conv, self.store.messages(conversation_id)
 
-    async def suggestions(self, conversation_id: str) -> list[AgentSuggestion]:
+    async def suggestions(self, conversation_id: str) -> tuple[Message | None, list[AgentSuggestion]]:
+        """Suggested replies for the user's latest real question, and that message."""
         return await self.worker.run(self._suggestions, conversation_id)
 
     async def suggest(self, question: str) -> list[AgentSuggestion]:
@@ -296,27 +354,31 @@ class ChatService:
         found = [c.entry for c in ranked[:limit] if c.score >= RELATED_MIN_SCORE]
         return found or ([ranked[0].entry] if at_least_one and ranked else [])
 
-    def _suggestions(self, conversation_id: str) -> list[AgentSuggestion]:
+    def _suggestions(self, conversation_id: str) -> tuple[Message | None, list[AgentSuggestion]]:
         conv, messages = self.conversation(conversation_id)
-        question = self._latest_question(messages)
+        question = self.latest_question(messages)
         if question is None:
-            return []
-        context = {"audience": conv.audience} if conv.audience in ("buyer", "provider") else {}
-        return _plain(self.engine.suggest(question, context, self._session(conv)))
+            return None, []
+        # what the page told the bot (its order, the audience): an agent's suggestion decides on the same facts
+        context = dict(conv.state.get("page") or {})
+        if conv.audience in ("buyer", "provider"):
+            context.setdefault("audience", conv.audience)
+        return question, _plain(self.engine.suggest(question.text, context, self._session(conv)))
 
-    @staticmethod
-    def _latest_question(messages: list[Message]) -> str | None:
-        """The user's latest real question: not "转人工" or small talk (judged by the bot's reply to it)."""
-        fallback = None
+    def latest_question(self, messages: list[Message]) -> Message | None:
+        """The user's latest real question: not small talk (judged by the bot's reply), nor only a request for a
+        person, a nudge while waiting ("还要等多久？有人吗"), a thank-you or a bare order number (the chatter list in
+        knowledge/messages.yaml and the hand-over words in dialogue.yaml)."""
         for k in range(len(messages) - 1, -1, -1):
             m = messages[k]
             if m.role != "user":
                 continue
-            fallback = fallback or m.text
-            answer = next((x for x in messages[k + 1 :] if x.role == "bot"), None)
-            if answer is None or answer.kind not in ("handoff", "smalltalk"):
-                return m.text
-        return fallback
+            answer = next((x for x in messages[k + 1 :] if x.role != "user"), None)
+            if answer is not None and answer.kind == "smalltalk":
+                continue
+            if not self.messages.is_chatter(m.text):
+                return m
+        return None
 
     async def agent_message(self, conversation_id: str, text: str, agent: str) -> Message:
         self.conversation(conversation_id)
@@ -336,12 +398,20 @@ class ChatService:
             self.store.set_handoff(conversation_id, "agent", reason="agent_took_over", agent=agent)
         else:
             self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=agent)
-            self.store.set_attention(conversation_id, None)
         conv = self.store.conversation(conversation_id)
         assert conv is not None
         await self.hub.to_user(conversation_id, {"type": "handoff", "state": conv.handoff, "agent": agent})
         await self.hub.to_agents({"type": "queue", "conversation": self.queue_item(conv)})
         return conv
+
+
+def _page_context(context: Context | dict[str, Any] | None) -> dict[str, Any]:
+    """The part of a turn's context that describes the user's page (kept with the conversation's state)."""
+    try:
+        ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
+    except ValueError:
+        return {}
+    return {k: v for k, v in ctx.model_dump(mode="json", include={"audience", "today", "order"}).items() if v}
 
 
 def _plain(suggestions: list[AgentSuggestion]) -> list[AgentSuggestion]:

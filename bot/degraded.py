@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, Candidate, RuleHandler, default_rules
+from bot.gaps import gap_reply, load_gaps
 from bot.index import _bm25, bm25_scores
 from bot.knowledge import KnowledgeBase, load_knowledge
 from bot.normalize import Normalizer
@@ -38,6 +39,7 @@ class LexicalEngine:
         self.kb = kb
         self.normalizer = normalizer
         self.rules = rules
+        self.gaps = load_gaps(settings.knowledge_dir, set(kb.by_id))
         docs = [normalizer.tokens(lexical_document(e, e.alternates)) for e in kb.entries]
         self._bm25 = _bm25(docs)
         # a question typed (or clicked) exactly as the FAQ asks it is answered: there is nothing to guess
@@ -68,8 +70,9 @@ class LexicalEngine:
         ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         session = session if session is not None else Session()
         text = message if isinstance(message, str) else str(message)
-        reply = None
-        if text.strip() and len(text) <= self.settings.max_message_chars:
+        gap = self.gaps.find(self.normalizer.text(text))
+        reply = gap_reply(gap, text, self.kb) if gap is not None else None
+        if reply is None and text.strip() and len(text) <= self.settings.max_message_chars:
             for rule in self.rules:
                 reply = rule.handle(text, ctx, session)
                 if reply is not None:

@@ -24,7 +24,17 @@ from bot.knowledge import KnowledgeBase
 from bot.normalize import Normalizer
 from bot.orders import OrderInfo, OrderStore
 from bot.reply import Context, FaqRef, Reply, Session
-from bot.slots import bare_number, find_amount, find_any, find_count, find_dates, find_order_id, find_word, yes_no
+from bot.slots import (
+    bare_number,
+    find_amount,
+    find_any,
+    find_count,
+    find_dates,
+    find_month_range,
+    find_order_id,
+    find_word,
+    yes_no,
+)
 from bot.workdays import today_in_shanghai
 
 REFUND = "refund_eligibility"
@@ -34,6 +44,22 @@ ELIGIBILITY = "provider_eligibility"
 QUOTA = "custom_image_quota"
 _STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 _QUESTION = re.compile(r"怎么|如何|怎样|在哪|哪里|什么|多少|为什么|是否|吗")
+_MONTH_WORDS = re.compile(
+    r"(?:\d{4}\s*年\s*)?(?:\d{1,2}|[一二三四五六七八九十]{1,3}|上上个?|上个?|这个?|本)\s*月份?|去年"
+)
+
+
+def _merge(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """The conversation's slots updated with this message's. A purchase day and a purchase month replace each
+    other; a different purchase than the order held so far is another order (its id and status go)."""
+    merged = dict(held)
+    day, month = new.get("purchased_on"), new.get("purchased_between")
+    if (day and day != held.get("purchased_on")) or (month and month != held.get("purchased_between")):
+        if held.get("order_id") and not new.get("order_id"):
+            for key in ("order_id", "service_confirmed"):
+                merged.pop(key, None)
+        merged.pop("purchased_between" if day else "purchased_on", None)
+    return {**merged, **new}
 
 
 class DialogueWords(BaseModel):
@@ -65,6 +91,7 @@ class DialogueWords(BaseModel):
     followup_markers: list[str]
     followup_max_chars: int
     personal: list[str]
+    this_order: list[str]
     order_refs: list[str]
     refund: Refund
 
@@ -342,20 +369,69 @@ class RulesEngine:
                     out[c.id] = not unmet
         return out
 
-    def _extract(self, rule: str, turn: Turn, awaiting: str | None) -> dict[str, Any]:
-        """Slots for ``rule`` found in this message (``awaiting``: the slot just asked for)."""
+    def _page_order(self, turn: Turn) -> tuple[dict[str, Any], str]:
+        """The slots of the order the page shows (stored order data, then the page's own fields) and its product
+        name (normalised, for telling whether a product word in the message names this very product)."""
+        if not turn.ctx.order:
+            return {}, ""
+        ctx_order = OrderInfo.model_validate(turn.ctx.order)
+        stored = self.orders.get(ctx_order.id) if (self.orders and ctx_order.id) else None
+        slots: dict[str, Any] = {}
+        if stored is not None:
+            slots.update(self._order_slots(stored))
+        slots.update(self._order_slots(ctx_order))
+        name = ctx_order.product_name or (stored.product_name if stored is not None else None) or ""
+        return slots, self.normalizer.text(name)
+
+    def _contradicts(
+        self,
+        page: dict[str, Any],
+        product: str,
+        kind: R.DeliveryType | None,
+        iso: str | None,
+        between: tuple[date, date] | None,
+        turn: Turn,
+    ) -> list[str]:
+        """What the message says that the page's order contradicts: its kind of product (unless the message points
+        at this very order, or the product word is part of its name: "这个小程序" on a 小程序定制开发 page), its
+        purchase day or month."""
+        differs = []
+        pointed = self._has(turn, self.words.this_order) or (page.get("order_id") or "\0") in turn.text
+        if kind and page.get("delivery_type") and kind != page["delivery_type"] and not pointed:
+            words = [w for w in self.facts.refund.delivery_types[kind].words if find_word(turn.text, w) >= 0]
+            if not any(w in product for w in words):
+                differs.append("delivery_type")
+        bought = page.get("purchased_on")
+        outside = between is not None and not between[0].isoformat() <= str(bought) <= between[1].isoformat()
+        if bought and ((iso and iso != bought) or outside):
+            differs.append("purchased_on")
+        return differs
+
+    def _extract(
+        self, rule: str, turn: Turn, awaiting: str | None, prior: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """Slots for ``rule`` found in this message (``awaiting``: the slot just asked for; ``prior``: the slots
+        the conversation already holds)."""
         t = turn.text
         slots: dict[str, Any] = {}
         iso, invalid = self._first_date(turn)
         if invalid:
             slots["_invalid_date"] = invalid
         if rule == REFUND:
-            if turn.ctx.order:
-                ctx_order = OrderInfo.model_validate(turn.ctx.order)
-                stored = self.orders.get(ctx_order.id) if (self.orders and ctx_order.id) else None
-                if stored is not None:
-                    slots.update(self._order_slots(stored))
-                slots.update(self._order_slots(ctx_order))
+            kind = self._delivery_type(turn)
+            between = None if iso or invalid else find_month_range(t, turn.today)
+            page, product = self._page_order(turn)
+            if page and (prior or {}).get("other_order"):
+                page = {}  # the user already said they mean another purchase
+            elif page:
+                differs = self._contradicts(page, product, kind, iso, between, turn)
+                if differs:
+                    # The message is about another purchase than the page's order: decide on what the user said,
+                    # never on the page's facts they contradicted (and say so).
+                    slots["_not_page_order"] = (page, differs)
+                    slots["other_order"] = True
+                    page = {}
+            slots.update(page)
             order_id = find_order_id(t)
             if order_id and order_id != slots.get("order_id"):
                 stored = self.orders.get(order_id) if self.orders else None
@@ -363,13 +439,13 @@ class RulesEngine:
                     slots["_unknown_order"] = order_id
                 else:
                     slots.update(self._order_slots(stored))
-            kind = self._delivery_type(turn)
-            # The page's order data names this order's type; product words override it only in a
-            # follow-up about another product ("那API商品呢？").
+            # A product word names the kind unless the page's order (which it does not contradict) already does.
             if kind and (not slots.get("delivery_type") or self._marked_followup(turn)):
                 slots["delivery_type"] = kind
             if iso:
                 slots["purchased_on"] = iso
+            elif between:
+                slots["purchased_between"] = [between[0].isoformat(), between[1].isoformat()]
             confirmed = self._confirmed(turn)
             if confirmed is None and awaiting == "service_confirmed":
                 confirmed = yes_no(t, self.words.yes_words, self.words.no_words)
@@ -420,15 +496,14 @@ class RulesEngine:
 
     def _continue(self, turn: Turn, session: Session) -> Reply | None:
         rule = cast(str, session.active_rule)
-        new = self._extract(rule, turn, session.awaiting)
+        new = self._extract(rule, turn, session.awaiting, session.slots)
         useful = {k: v for k, v in new.items() if not k.startswith("_")}
         answers = session.awaiting in useful or new.get("_invalid_date") or new.get("_unknown_order")
         # other slots count only in a short reply or one still about this rule ("不是SaaS，是API");
         # "镜像可以下载到本地吗" names a product but asks something else
         related = useful and (self._mostly_slots(turn) or self._marked_followup(turn) or self._trigger(turn) == rule)
         if answers or related:
-            merged = {**session.slots, **new}
-            return self._run(rule, merged, turn, session)
+            return self._run(rule, _merge(session.slots, new), turn, session)
         other = self._trigger(turn)
         if other is not None and other != rule:
             return None  # a new rule starts in handle()
@@ -460,7 +535,7 @@ class RulesEngine:
         for situation in ("provider_fault", "user_side"):
             if situation not in new:
                 carried.pop(situation, None)
-        return self._run(rule, {**carried, **new}, turn, session)
+        return self._run(rule, _merge(carried, new), turn, session)
 
     def _marked_followup(self, turn: Turn) -> bool:
         markers = self.words.followup_markers
@@ -471,6 +546,7 @@ class RulesEngine:
         rest = turn.text
         for d in find_dates(rest, turn.today):
             rest = rest.replace(d.text, "")
+        rest = _MONTH_WORDS.sub("", rest)
         rest = re.sub(r"[¥￥]?\d+(?:\.\d+)?\s*(?:元|块|个)?", "", rest)
         return rest != turn.text and len(self._key(rest)) <= 5
 
@@ -492,18 +568,38 @@ class RulesEngine:
 
     def _notes(self, slots: dict[str, Any]) -> list[str]:
         notes = []
+        if slots.get("_not_page_order"):
+            page, differs = slots["_not_page_order"]
+            notes.append(self._other_order_note(page, differs))
         if slots.get("_unknown_order"):
             notes.append(f"没有找到订单号 {slots['_unknown_order']}，请核对订单号（可在费用中心的订单管理中查看）。")
         if slots.get("_invalid_date"):
             notes.append(f"“{slots['_invalid_date']}”不是一个有效的日期，请再确认一下。")
         return notes
 
+    def _other_order_note(self, page: dict[str, Any], differs: list[str]) -> str:
+        kinds = self.facts.refund.delivery_types
+        facts = []
+        if page.get("order_id"):
+            facts.append(f"订单号 {page['order_id']}")
+        if page.get("delivery_type") in kinds:
+            facts.append(kinds[page["delivery_type"]].label)
+        if page.get("purchased_on"):
+            facts.append(f"{page['purchased_on']} 购买")
+        said = "、".join({"delivery_type": "商品类型", "purchased_on": "购买时间"}[d] for d in differs)
+        return (
+            f"您说的{said}和当前页面上的订单（{'，'.join(facts)}）不一致，下面按您说的情况判断；"
+            "如果您问的就是页面上的这个订单，请问“这个订单能退吗”。"
+        )
+
     def _outcome(self, rule: str, slots: dict[str, Any], turn: Turn) -> R.Outcome:
         f, q, today = self.facts, self.questions, turn.today
         if rule == REFUND:
+            between = slots.get("purchased_between")
             s = R.RefundSlots(
                 delivery_type=slots.get("delivery_type"),
                 purchased_on=date.fromisoformat(slots["purchased_on"]) if slots.get("purchased_on") else None,
+                purchased_between=(date.fromisoformat(between[0]), date.fromisoformat(between[1])) if between else None,
                 service_confirmed=slots.get("service_confirmed"),
                 window_passed=slots.get("window_passed"),
                 provider_fault=slots.get("provider_fault"),

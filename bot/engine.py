@@ -20,6 +20,7 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from bot.encoders import Encoder, make_encoder
+from bot.gaps import Gaps, gap_reply, load_gaps
 from bot.index import (
     BuiltIndex,
     IndexError_,
@@ -98,8 +99,10 @@ class AnswerEngine:
         normalizer: Normalizer,
         index: BuiltIndex,
         rules: Sequence[RuleHandler] = (),
+        gaps: Gaps | None = None,
     ) -> None:
         self.settings = settings
+        self.gaps = gaps or Gaps(gaps=[])
         self.kb = kb
         self.encoder = encoder
         self.normalizer = normalizer
@@ -133,7 +136,7 @@ class AnswerEngine:
         index = ensure_index(settings, kb, encoder, normalizer, progress)
         if rules is None:
             rules = [default_rules(settings, kb, normalizer)]
-        return cls(settings, kb, encoder, normalizer, index, rules)
+        return cls(settings, kb, encoder, normalizer, index, rules, load_gaps(settings.knowledge_dir, set(kb.by_id)))
 
     def warm_up(self) -> None:
         self.encoder.warm_up()
@@ -274,6 +277,10 @@ class AnswerEngine:
                 "other_platform",
                 f"抱歉，我只能解答腾讯云云市场的问题，{platform}的问题请咨询对应平台的客服。",
             )
+        # A question the FAQ is known not to answer ("退款多久到账") is said so, before any rule decides.
+        gap = self.gaps.find(self.normalizer.text(text))
+        if gap is not None:
+            return gap_reply(gap, raw, self.kb)
         # Rules before small talk: "好的" / "是" may answer a question the rule asked.
         for rule in self.rules:
             ruled = rule.handle(text, ctx, session)

@@ -16,6 +16,7 @@ were already at 100% on the held-out set, and out-of-scope recall fell by 2–4 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import re
 import unicodedata
@@ -143,6 +144,7 @@ STOPWORDS = frozenset(
     ]
 )
 
+log = logging.getLogger(__name__)
 _jieba_log_quiet = False
 # jieba's full dictionary (349k words) takes about 1 s to load, most of the bot's cold start.
 # Its most frequent 100k words load in 0.2 s; the domain lexicon is added on top. Measured on the
@@ -161,10 +163,40 @@ def trimmed_jieba_dictionary(directory: Path) -> Path:
         rows = [line.split() for line in source.read_text(encoding="utf-8").splitlines() if line.strip()]
         rows.sort(key=lambda r: -int(r[1]))
         directory.mkdir(parents=True, exist_ok=True)
+        data = "".join(" ".join(r) + "\n" for r in rows[:JIEBA_TOP_WORDS]).encode("utf-8")
         tmp = path.with_suffix(".tmp")
-        tmp.write_text("".join(" ".join(r) + "\n" for r in rows[:JIEBA_TOP_WORDS]), encoding="utf-8")
+        tmp.write_bytes(data)
+        _checksum_file(path).write_text(hashlib.sha256(data).hexdigest() + "\n", encoding="ascii")
         tmp.replace(path)
     return path
+
+
+def _load_trimmed(directory: Path):  # type: ignore[no-untyped-def]
+    """A jieba tokenizer on the trimmed dictionary. The dictionary is a derived artifact like the rest of the
+    index: one that does not match the checksum written beside it (corrupt, truncated, edited) is written again
+    from jieba's own before jieba reads it."""
+    import jieba
+
+    path = trimmed_jieba_dictionary(directory)
+    if not _intact(path):
+        log.warning("the jieba dictionary %s is damaged; writing it again", path)
+        path.unlink(missing_ok=True)
+        path = trimmed_jieba_dictionary(directory)
+    tok = jieba.Tokenizer(str(path))
+    tok.initialize()
+    return tok
+
+
+def _checksum_file(path: Path) -> Path:
+    return path.with_name(path.name + ".sha256")
+
+
+def _intact(path: Path) -> bool:
+    try:
+        expected = _checksum_file(path).read_text(encoding="ascii").strip()
+        return hashlib.sha256(path.read_bytes()).hexdigest() == expected
+    except OSError:
+        return False
 
 
 def clean_text(text: str) -> str:
@@ -224,10 +256,7 @@ class Normalizer:
         if not _jieba_log_quiet:
             jieba.setLogLevel(logging.WARNING)
             _jieba_log_quiet = True
-        if self.dictionary_dir is not None:
-            tok = jieba.Tokenizer(str(trimmed_jieba_dictionary(self.dictionary_dir)))
-        else:
-            tok = jieba.Tokenizer()
+        tok = _load_trimmed(self.dictionary_dir) if self.dictionary_dir is not None else jieba.Tokenizer()
         for w in [*self.user_words, *self.synonyms.keys(), *self.synonyms.values()]:
             w = clean_text(w)
             if len(w) >= 2 and " " not in w:

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.slots import EARLIEST_DATE, LATEST_DATE
 from bot.store import database_url, dialect_insert, make_engine, metadata, orders
 from bot.workdays import SHANGHAI
 
@@ -39,10 +40,20 @@ class OrderInfo(BaseModel):
     def _day_of_timestamp(cls, value: Any) -> Any:
         """Accept a timestamp ("2026-11-28T10:00:00+08:00") as its day in Asia/Shanghai."""
         if isinstance(value, str) and len(value) > 10 and value[10] in "T ":
-            moment = datetime.fromisoformat(value)
-            if moment.tzinfo is not None:
-                moment = moment.astimezone(SHANGHAI)
+            try:
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is not None:
+                    moment = moment.astimezone(SHANGHAI)
+            except OverflowError as exc:  # 0001-01-01T00:00:00+14:00 is before the first representable day
+                raise ValueError("purchased_on is out of range") from exc
             return moment.date()
+        return value
+
+    @field_validator("purchased_on")
+    @classmethod
+    def _sane_day(cls, value: date | None) -> date | None:
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValueError(f"purchased_on must lie between {EARLIEST_DATE} and {LATEST_DATE}")
         return value
 
 

@@ -6,7 +6,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from bot.safe_text import has_surrogates
 
 ReplyKind = Literal["faq", "rule", "clarify", "fallback", "smalltalk", "handoff"]
 
@@ -52,11 +54,27 @@ class Context(BaseModel):
         None, description='The order the page shows: {"id", "product_type", "purchased_on", "service_confirmed"}.'
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _encodable(cls, value: Any) -> Any:
+        if has_surrogates(value):
+            raise ValueError("context contains characters that are not valid Unicode (lone surrogates)")
+        return value
+
     @field_validator("today", mode="before")
     @classmethod
     def _iso_day(cls, value: Any) -> Any:
         if value is not None and not isinstance(value, date) and not (isinstance(value, str) and len(value) == 10):
             raise ValueError("today must be a date written YYYY-MM-DD")
+        return value
+
+    @field_validator("today")
+    @classmethod
+    def _sane_today(cls, value: date | None) -> date | None:
+        from bot.slots import EARLIEST_DATE, LATEST_DATE
+
+        if value is not None and not EARLIEST_DATE <= value <= LATEST_DATE:
+            raise ValueError(f"today must lie between {EARLIEST_DATE} and {LATEST_DATE}")
         return value
 
     @field_validator("order")

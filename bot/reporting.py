@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import csv
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
 from bot.encoders import Encoder
+from bot.safe_text import for_csv
+
+CSV_HEADER = ("count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants")
 
 
 @dataclass
@@ -40,3 +44,14 @@ def group_questions(rows: list[dict[str, Any]], encoder: Encoder, similarity: fl
         if texts[k] != g.question and texts[k] not in g.variants:
             g.variants.append(texts[k])
     return sorted(groups, key=lambda g: -g.count)
+
+
+def write_csv(groups: list[QuestionGroup], out: IO[str]) -> None:
+    """The groups as CSV (for `faqbot report --csv` and the admin export). User text cannot become a formula:
+    a cell starting with = + - @ tab or CR is prefixed with ' (OWASP's CSV-injection recipe)."""
+    writer = csv.writer(out)
+    writer.writerow(CSV_HEADER)
+    for g in groups:
+        row = [g.count, g.question, g.kinds.get("fallback", 0), g.kinds.get("clarify", 0), g.kinds.get("faq", 0),
+               g.thumbs_down, " | ".join(g.variants)]  # fmt: skip
+        writer.writerow([for_csv(cell) for cell in row])

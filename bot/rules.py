@@ -190,6 +190,7 @@ def _quote_line(cites: list[str], questions: dict[str, str]) -> str:
 class RefundSlots:
     delivery_type: DeliveryType | None = None
     purchased_on: date | None = None
+    purchased_between: tuple[date, date] | None = None  # only the month (or year) is known: "10月买的"
     service_confirmed: bool | None = None
     window_passed: bool | None = None  # the user said so ("已经过了复议期")
     provider_fault: str | None = None
@@ -255,6 +256,21 @@ def refund_eligibility(f: RefundFacts, s: RefundSlots, today: date, questions: d
             situation=user.id,
         )
     if kind.window_days is not None:  # a fixed window counted from the purchase day
+        if s.purchased_on is None and s.purchased_between is not None:
+            first, last_day = s.purchased_between
+            latest_end = last_day + timedelta(days=kind.window_days - 1)
+            if today > latest_end:  # even a purchase on the month's last day is past its window
+                days = kind.window_days
+                window = f"最晚到 {_fmt(latest_end)}（即使是 {_fmt(last_day)} 购买，购买当天算第 1 天，共 {days} 天）"
+                return done(
+                    "negotiate_with_provider",
+                    "已超出复议期，不支持全额退款，可与服务商协商。",
+                    f"您是在 {_fmt(first)} 至 {_fmt(last_day)} 之间购买的，{kind.label}{kind.quote.split('（')[0]}。"
+                    f"今天是 {_fmt(today)}，已超出复议期；复议期外退款由服务商与您协商，将双方共同认可的金额退还给您。",
+                    step["outside_window"],
+                    window=window,
+                )
+            return Outcome("refund_eligibility", None, "", cites, missing=["purchased_on"])
         if s.purchased_on is None:
             if s.window_passed:
                 return done(

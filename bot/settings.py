@@ -75,8 +75,46 @@ class Settings(BaseSettings):
         None, description="Admin password (knowledge reload, report export); if unset, generated like the agent's."
     )
     messages_per_minute: int = Field(30, ge=1, description="Messages one conversation may send per minute.")
+    messages_per_minute_per_address: int = Field(
+        60, ge=1, description="Messages one client address may send per minute, over all its conversations."
+    )
+    conversations_per_minute_per_address: int = Field(
+        10, ge=1, description="New conversations one client address may start per minute."
+    )
+    handoffs_per_hour_per_address: int = Field(
+        5, ge=1, description="Hand-over requests one client address may put in the agents' queue per hour."
+    )
+    turns_in_flight_per_address: int = Field(
+        4, ge=1, description="Messages from one address answered at the same time; more are refused (429)."
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=list,
+        description="Addresses of reverse proxies whose X-Forwarded-For names the client (JSON list, e.g. "
+        '["127.0.0.1"]); empty = the connecting address is the client.',
+    )
+    login_limits_per_address: str = Field(
+        "10/minute;50/hour", description="Login attempts one address may make (`limits` notation, ';'-separated)."
+    )
+    login_failures_per_account: str = Field(
+        "5/minute;20/hour;100/day",
+        description="Failed logins an account tolerates before refusing for the rest of the window (back-off).",
+    )
+    login_concurrent_checks: int = Field(
+        1, ge=1, le=16, description="Password hashes checked at the same time (each takes 19 MiB while it runs)."
+    )
     connections_per_ip: int = Field(20, ge=1, description="Open chat sockets one IP address may hold.")
-    max_body_bytes: int = Field(65_536, ge=1024, description="Larger request bodies are refused with 413.")
+    max_body_bytes: int = Field(
+        65_536, ge=1024, description="Larger request bodies (counted as received, chunked ones too) get 413."
+    )
+    header_timeout_seconds: float = Field(
+        10, gt=0, description="A connection that has not sent its request headers after this long is closed."
+    )
+    min_free_disk_mb: int = Field(
+        50, ge=0, description="/readyz reports the SQLite database not ready when its disk has less free space."
+    )
+    api_docs: bool | None = Field(
+        None, description="Serve /docs and /redoc (self-hosted assets); default: on in development, off in production."
+    )
     ws_idle_seconds: float = Field(300, gt=0, description="A chat socket with no message for this long is closed.")
     rate_limit_storage: str = Field(
         "memory://", description="Where rate-limit counters live: memory:// (one worker) or redis://host:6379."
@@ -90,6 +128,18 @@ class Settings(BaseSettings):
     @classmethod
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
+
+    @field_validator("login_limits_per_address", "login_failures_per_account")
+    @classmethod
+    def _rate_limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        parse_many(value)  # raises ValueError naming what it could not read
+        return value
+
+    @property
+    def docs_enabled(self) -> bool:
+        return self.api_docs if self.api_docs is not None else self.env != "production"
 
     @model_validator(mode="after")
     def _thresholds_ordered(self) -> Settings:

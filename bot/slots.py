@@ -20,6 +20,10 @@ _NUM = rf"(?:\d+|[{_CN_DIGITS}]+)"
 _WEEKDAYS = {"一": 0, "二": 1, "三": 2, "四": 3, "五": 4, "六": 5, "日": 6, "天": 6, "末": 5}
 _WEEKDAYS.update({str(i): i - 1 for i in range(1, 8)})
 _WEEK = r"(?:周|星期|礼拜|个星期|个礼拜)"
+# Dates outside this range are not about a marketplace order (and near the ends of the calendar, date arithmetic
+# overflows): a slot outside it is "not a valid date", a context date outside it is refused.
+EARLIEST_DATE = date(2000, 1, 1)
+LATEST_DATE = date(2099, 12, 31)
 _EN_MONTHS = ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"]
 
 
@@ -148,6 +152,16 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
     raise ValueError(kind)
 
 
+def _bounded(kind: str, m: re.Match[str], today: date) -> date | None:
+    """The resolved date, or None when it does not exist or lies outside EARLIEST_DATE…LATEST_DATE
+    ("3000000天前" would be before year 1)."""
+    try:
+        value = _resolve(kind, m, today)
+    except (OverflowError, ValueError):
+        return None
+    return value if value is not None and EARLIEST_DATE <= value <= LATEST_DATE else None
+
+
 def find_dates(text: str, today: date) -> list[DateMention]:
     """Dates in the order they appear; overlapping matches keep the earliest, longest one."""
     found: list[tuple[int, int, DateMention]] = []
@@ -155,8 +169,50 @@ def find_dates(text: str, today: date) -> list[DateMention]:
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e, _ in found):
                 continue
-            found.append((m.start(), m.end(), DateMention(_resolve(kind, m, today), m.group(0), m.start())))
+            found.append((m.start(), m.end(), DateMention(_bounded(kind, m, today), m.group(0), m.start())))
     return [d for _, _, d in sorted(found, key=lambda t: t[0])]
+
+
+_NO_DAY = r"(?!\s*(?:\d|[零〇一二两三四五六七八九十]+\s*[日号]))"  # "10月" but not "10月3日" (a date)
+_MONTH_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(rf"(?<!\d)(\d{{4}})\s*年\s*(\d{{1,2}}|[一二三四五六七八九十]{{1,3}})\s*月(?:份)?{_NO_DAY}"), "ym"),
+    (
+        re.compile(rf"(?<![\d年{_CN_DIGITS}个])(\d{{1,2}}|[一二三四五六七八九十]{{1,3}})\s*月(?:份)?{_NO_DAY}(?!前)"),
+        "m",
+    ),
+    (re.compile(rf"(上上|上|本|这)\s*个?\s*月(?:份)?{_NO_DAY}"), "rel"),
+    (re.compile(r"去年"), "last_year"),
+]
+
+
+def _month_span(year: int, month: int) -> tuple[date, date]:
+    return date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+
+
+def find_month_range(text: str, today: date) -> tuple[date, date] | None:
+    """The first month (or year) named without a day: "10月买的", "上个月", "2026年9月份", "去年" → its first and
+    last day (a month without a year is the most recent one not after ``today``). None if there is none."""
+    found: list[tuple[int, tuple[date, date]]] = []
+    for pattern, kind in _MONTH_PATTERNS:
+        for m in pattern.finditer(text):
+            span: tuple[date, date] | None = None
+            if kind == "last_year":
+                span = date(today.year - 1, 1, 1), date(today.year - 1, 12, 31)
+            elif kind == "rel":
+                back = {"上上": 2, "上": 1}.get(m.group(1), 0)
+                y, mo = divmod(today.year * 12 + today.month - 1 - back, 12)
+                span = _month_span(y, mo + 1)
+            else:
+                month = cn_number(m.group(2) if kind == "ym" else m.group(1))
+                if month is None or not 1 <= month <= 12:
+                    continue
+                year = int(m.group(1)) if kind == "ym" else today.year - (month > today.month)
+                if not EARLIEST_DATE.year <= year <= LATEST_DATE.year:
+                    continue
+                span = _month_span(year, month)
+            if span[0] <= today:  # a purchase lies in the past: "这个月" runs until today
+                found.append((m.start(), (span[0], min(span[1], today))))
+    return min(found, key=lambda f: f[0])[1] if found else None
 
 
 _AMOUNT = [

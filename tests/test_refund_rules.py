@@ -41,6 +41,10 @@ def check_table_row(row: dict[str, Any], reply: dict[str, Any]) -> None:
     for key in ("situation", "route"):
         if key in expect:
             assert rule.get(key) == expect[key], (row["name"], rule)
+    if "other_order" in expect:  # the message contradicts the page's order: decided on what the user said
+        assert bool(rule["slots"].get("other_order")) == expect["other_order"], (row["name"], rule)
+        order = row["context"]["order"]
+        assert (order["id"] in reply["text"]) == expect["other_order"], (row["name"], reply["text"])
     assert {"id": "refund-rules", "question": REFUND_RULES_Q} in rule["cites"]
     assert reply["faq"]["question"] in {c["question"] for c in rule["cites"]}
     if expect["latest"]:

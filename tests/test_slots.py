@@ -9,7 +9,16 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.slots import bare_number, contains, find_amount, find_count, find_dates, find_order_id, yes_no
+from bot.slots import (
+    bare_number,
+    contains,
+    find_amount,
+    find_count,
+    find_dates,
+    find_month_range,
+    find_order_id,
+    yes_no,
+)
 
 TODAY = date(2026, 11, 30)  # a Monday
 
@@ -100,3 +109,40 @@ def test_extractors_never_raise(text: str) -> None:
     find_count(text)
     find_order_id(text)
     bare_number(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "today"),
+    [
+        ("3000000天前买的", date(2026, 11, 30)),
+        ("99999999999999999999个月前", date(2026, 11, 30)),
+        ("前天", date(2000, 1, 1)),
+        ("1999年12月31日", date(2026, 11, 30)),
+        ("第99999999999天", date(2026, 11, 30)),
+    ],
+)
+def test_dates_outside_the_sane_range_are_invalid_not_an_overflow(text: str, today: date) -> None:
+    found = find_dates(text, today)
+    assert found and found[0].value is None
+
+
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("我10月买的SaaS", ("2026-10-01", "2026-10-31")),
+        ("上个月买的镜像", ("2026-11-01", "2026-11-30")),
+        ("2025年9月份买的", ("2025-09-01", "2025-09-30")),
+        ("去年买的", ("2025-01-01", "2025-12-31")),
+        ("这个月买的", ("2026-12-01", "2026-12-01")),  # runs until today
+        ("十二月份买的", ("2026-12-01", "2026-12-01")),
+        ("十一月份买的", ("2026-11-01", "2026-11-30")),
+    ],
+)
+def test_a_month_without_a_day_is_a_range(text: str, span: tuple[str, str]) -> None:
+    found = find_month_range(text, date(2026, 12, 1))
+    assert found is not None and (found[0].isoformat(), found[1].isoformat()) == span
+
+
+@pytest.mark.parametrize("text", ["11月3日买的", "3个月前买的", "买了3个月", "上个月5号买的", "提现多久到账"])
+def test_a_day_or_a_duration_is_no_month_range(text: str) -> None:
+    assert find_month_range(text, date(2026, 12, 1)) is None

@@ -7,6 +7,7 @@ Heavy parts (encoder, index, rules, database) open in the lifespan and reach rou
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -17,6 +18,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
 
 from bot.api import admin, agent, chat, faq, feedback, health, pages
+from bot.api.docs import install_docs
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
@@ -29,6 +31,39 @@ log = logging.getLogger(__name__)
 
 class UnsafeSettings(RuntimeError):
     """FAQBOT_ENV=production without the secrets and origins it needs."""
+
+
+PUBLIC_PROBLEMS = {  # what /readyz tells anyone; the log has the details (file paths included)
+    "IndexError_": "the search index cannot be used",
+    "EncoderError": "the sentence encoder cannot be loaded",
+    "KnowledgeError": "the knowledge files are invalid",
+    "RulesError": "the rules data is invalid",
+    "OrderError": "the order data cannot be used",
+}
+
+
+def public_problem(exc: Exception) -> str:
+    return PUBLIC_PROBLEMS.get(type(exc).__name__, "the answer engine could not start")
+
+
+class _RedactSessionIds(logging.Filter):
+    """Conversation ids are bearer tokens: the widget's socket URL (…/ws/chat?session_id=…) must not put them in
+    the access log."""
+
+    PATTERN = re.compile(r"(session_id=)[^&\s\"']+")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if "session_id=" in message:
+            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        return True
+
+
+def redact_session_ids_in_logs() -> None:
+    for name in ("uvicorn.access", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactSessionIds) for f in logger.filters):
+            logger.addFilter(_RedactSessionIds())
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -49,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         from bot.rules import RulesError
 
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
+        gate = app.state.guards.allow_handoff
         hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
         await hub.start()
         app.state.problem = None
@@ -58,8 +94,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         except (IndexError_, EncoderError, KnowledgeError, RulesError, OrderError) as exc:
             # Degrade instead of crashing: pages, health and the console stay up; /readyz says why. Without the
             # index or the encoder, rules and keyword search still help (bot/degraded.py).
-            app.state.problem = f"{type(exc).__name__}: {exc}"
-            log.error("the answer engine could not start, serving degraded: %s", app.state.problem)
+            app.state.problem = public_problem(exc)
+            log.error("the answer engine could not start, serving degraded: %s: %s", type(exc).__name__, exc)
             app.state.engine = app.state.service = None
             if isinstance(exc, (IndexError_, EncoderError)):
                 from bot.degraded import LexicalEngine
@@ -70,11 +106,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     log.error("lexical-only mode could not start either: %s", again)
                 else:
                     app.state.engine = lexical
-                    app.state.service = ChatService(lexical, store, hub=hub, worker=worker)
+                    app.state.service = ChatService(lexical, store, hub=hub, worker=worker, handoff_gate=gate)
                     log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
         else:
             app.state.engine = engine
-            app.state.service = ChatService(engine, store, hub=hub, worker=worker)
+            app.state.service = ChatService(engine, store, hub=hub, worker=worker, handoff_gate=gate)
             log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
         yield
         await hub.stop()
@@ -86,6 +122,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.2.0",
         description="Chat API, FAQ API, feedback and the agent console of the offline marketplace FAQ bot.",
         lifespan=lifespan,
+        docs_url=None,  # self-hosted below (bot/api/docs.py), or not at all in production
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -110,5 +148,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for module in (chat, faq, feedback, health, pages, agent, admin):
         app.include_router(module.router)
+    install_docs(app, enabled=settings.docs_enabled)
+    redact_session_ids_in_logs()
     app.mount("/static", StaticFiles(directory=str(settings.web_dir / "static")), name="static")
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 
 from fastapi import APIRouter, Request
@@ -38,7 +37,7 @@ async def reload_knowledge(
 @router.get("/api/admin/report.csv")
 async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep) -> Response:
     """The `faqbot report` groups as CSV."""
-    from bot.reporting import group_questions
+    from bot.reporting import group_questions, write_csv
 
     encoder = getattr(service.engine, "encoder", None)
     if encoder is None:
@@ -46,11 +45,7 @@ async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep
     rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)
     groups = await service.worker.run(group_questions, rows, encoder, 0.9) if rows else []
     out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["count", "question", "fallback", "clarify", "low_confidence", "thumbs_down", "variants"])
-    for g in groups:
-        writer.writerow([g.count, g.question, g.kinds.get("fallback", 0), g.kinds.get("clarify", 0),
-                         g.kinds.get("faq", 0), g.thumbs_down, " | ".join(g.variants)])  # fmt: skip
+    write_csv(groups, out)
     return Response(
         out.getvalue(),
         media_type="text/csv; charset=utf-8",

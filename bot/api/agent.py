@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import asyncio
+import logging
+from typing import Any, Literal, TypeVar
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Form, Query, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from starlette.exceptions import HTTPException
 
-from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service
+from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
 from bot.api.errors import ApiError
-from bot.auth import new_csrf_token, same_token
+from bot.api.guards import Guards, RateLimited, client_address
+from bot.auth import LoginBusy, new_csrf_token, same_token
 from bot.conversations import ConversationNotFound
 from bot.engine import AgentSuggestion
+from bot.safe_text import has_surrogates
 
 router = APIRouter()
+log = logging.getLogger(__name__)
+T = TypeVar("T", bound=BaseModel)
 
 
 def _csrf(request: Request) -> str:
@@ -27,40 +35,85 @@ def _csrf(request: Request) -> str:
 
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 def console(request: Request) -> Response:
-    if request.session.get("role") not in ("agent", "admin"):
-        return request.app.state.templates.TemplateResponse(
-            request, "agent_login.html", {"csrf": _csrf(request), "error": None}
-        )
+    account = signed_in_account(request)
+    if account is None:
+        return _login_page(request, None)
     return request.app.state.templates.TemplateResponse(
-        request, "agent.html", {"csrf": _csrf(request), "agent": request.session["agent"]}
+        request, "agent.html", {"csrf": _csrf(request), "agent": request.session.get("agent") or account.display_name}
     )
 
 
+def _login_page(request: Request, error: str | None, status: int = 200, headers: dict[str, str] | None = None,
+                username: str = "") -> Response:  # fmt: skip
+    return request.app.state.templates.TemplateResponse(
+        request, "agent_login.html", {"csrf": _csrf(request), "error": error, "username": username},
+        status_code=status, headers=headers,
+    )  # fmt: skip
+
+
+class LoginForm(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=200)
+    name: str = Field("", max_length=40)
+    csrf: str = Field(min_length=1, max_length=100)
+
+
+async def _small_form(request: Request, model: type[T]) -> T:
+    """The form, parsed with hard caps (a few short fields, no files): the body limit already bounds its size,
+    these bound what the parser builds from it."""
+    try:
+        form = await request.form(max_files=0, max_fields=8, max_part_size=4096)
+    except HTTPException as exc:
+        raise ApiError(exc.status_code, "invalid_request", str(exc.detail)) from exc
+    try:
+        return model.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ApiError(422, "invalid_request", f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+
+
 @router.post("/agent/login", include_in_schema=False)
-def login(
-    request: Request,
-    auth: AuthDep,
-    password: str = Form(..., max_length=200),
-    name: str = Form("客服", max_length=40),
-    csrf: str = Form(..., max_length=100),
-) -> Response:
-    if not same_token(csrf, request.session.get("csrf")):
+async def login(request: Request, auth: AuthDep) -> Response:
+    guards: Guards = request.app.state.guards
+    address = client_address(request)
+    try:
+        guards.check_login_address(address)  # before any parsing: a flood is turned away cheaply
+    except RateLimited as exc:
+        return _login_page(request, f"{exc.message}（约 {exc.retry_after} 秒后）", 429,
+                           {"Retry-After": str(exc.retry_after)})  # fmt: skip
+    form = await _small_form(request, LoginForm)
+    if not same_token(form.csrf, request.session.get("csrf")):
         raise ApiError(403, "csrf", "登录表单已过期，请刷新页面后重试。")
-    role = auth.role_for(password)
-    if role is None:
-        return request.app.state.templates.TemplateResponse(
-            request, "agent_login.html", {"csrf": _csrf(request), "error": "密码不正确"}, status_code=401
-        )
+    username = form.username.strip().lower()
+    try:
+        guards.check_login_account(username)
+        account = await auth.authenticate(username, form.password)
+    except RateLimited as exc:
+        return _login_page(request, f"{exc.message}（约 {exc.retry_after} 秒后）", 429,
+                           {"Retry-After": str(exc.retry_after)}, username)  # fmt: skip
+    except LoginBusy:
+        return _login_page(request, "登录请求太多，请稍后再试。", 503, {"Retry-After": "2"}, username)
+    if account is None:
+        guards.login_failed(username)
+        return _login_page(request, "账号或密码不正确", 401, None, username)
+    guards.login_succeeded(username)
+    token = await asyncio.to_thread(auth.start_session, account, address)
     request.session.clear()
-    request.session["agent"] = name.strip() or "客服"
-    request.session["role"] = role
+    request.session["sid"] = token
+    request.session["agent"] = form.name.strip() or account.display_name
     request.session["csrf"] = new_csrf_token()
     return RedirectResponse("/agent", status_code=303)
 
 
+class LogoutForm(BaseModel):
+    csrf: str = Field(min_length=1, max_length=100)
+
+
 @router.post("/agent/logout", include_in_schema=False)
-def logout(request: Request, csrf: str = Form(..., max_length=100)) -> Response:
-    if same_token(csrf, request.session.get("csrf")):
+async def logout(request: Request, auth: AuthDep) -> Response:
+    form = await _small_form(request, LogoutForm)
+    if same_token(form.csrf, request.session.get("csrf")):
+        await asyncio.to_thread(auth.end_session, request.session.get("sid"))  # the cookie is dead everywhere
         request.session.clear()
     return RedirectResponse("/agent", status_code=303)
 
@@ -68,27 +121,46 @@ def logout(request: Request, csrf: str = Form(..., max_length=100)) -> Response:
 class AgentMessageIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
 
+    @field_validator("text")
+    @classmethod
+    def _encodable(cls, value: str) -> str:
+        if has_surrogates(value):
+            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
+        return value
+
 
 class HandoffIn(BaseModel):
     state: Literal["agent", "bot"]
 
 
 @router.get("/api/agent/queue", tags=["agent"])
-def queue(agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    return {"items": service.queue()}
+def queue(
+    agent: AgentDep,
+    service: ServiceDep,
+    offset: int = Query(0, ge=0, le=1_000_000),
+    limit: int = Query(50, ge=1, le=200),
+) -> dict[str, Any]:
+    """Conversations that need a person, a page at a time: hand-over requests first, oldest wait first; `total`
+    counts them all, so none is lost from view however many arrive."""
+    return service.queue(offset, limit)
 
 
 @router.get("/api/agent/conversations/{conversation_id}", tags=["agent"])
 async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
     try:
         conv, messages = service.conversation(conversation_id)
-        suggestions = await service.suggestions(conversation_id)
     except ConversationNotFound as exc:
         raise ApiError(404, "not_found", f"no conversation {conversation_id!r}") from exc
+    try:
+        question, suggestions = await service.suggestions(conversation_id)
+    except Exception:  # the transcript must open even if suggesting fails; the log has the cause
+        log.exception("suggestions failed for conversation %s", conversation_id)
+        question, suggestions = None, []
     return {
         "conversation": service.queue_item(conv),
         "messages": [m.public() for m in messages],
         "suggestions": [s.model_dump(mode="json") for s in suggestions],
+        "suggestions_for": None if question is None else {"message_id": question.id, "text": question.text},
     }
 
 
@@ -117,20 +189,34 @@ async def suggest(agent: AgentDep, service: ServiceDep, q: str = Query(..., min_
     return await service.suggest(q)
 
 
+def _same_origin(ws: WebSocket) -> bool:
+    """The console's socket is opened by the console's own page: its Origin (when a browser sends one) must be
+    this server's."""
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # not a browser: the session cookie is still required
+    return urlsplit(origin).netloc.lower() == (ws.headers.get("host") or "").lower()
+
+
 @router.websocket("/ws/agent")
 async def agent_socket(ws: WebSocket) -> None:
     """Live queue for logged-in agents: {"type": "queue"} and {"type": "message"} frames."""
-    if ws.session.get("role") not in ("agent", "admin"):
+    if not _same_origin(ws):
+        await ws.close(code=1008, reason="origin not allowed")
+        return
+    if await asyncio.to_thread(signed_in_account, ws) is None:
         await ws.close(code=1008, reason="login required")
         return
     service = await accept_with_service(ws)
     if service is None:
         return
-    await ws.send_json({"type": "snapshot", "items": service.queue()})
+    await ws.send_json({"type": "snapshot", **service.queue()})
     service.hub.agents.add(ws)
     try:
         while True:
-            await ws.receive_text()  # agents only listen; anything they send is ignored
+            message = await ws.receive()  # agents only listen; anything they send is ignored
+            if message["type"] == "websocket.disconnect":
+                break
     except WebSocketDisconnect:
         pass
     finally:

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError
-from sqlalchemy.exc import SQLAlchemyError
+from pydantic import BaseModel, Field, ValidationError, field_validator
+from starlette.types import Message
 
 from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
-from bot.api.errors import ApiError
-from bot.api.guards import Guards
-from bot.conversations import ChatService
+from bot.api.errors import STORAGE_ERRORS, STORAGE_UNAVAILABLE, ApiError
+from bot.api.guards import Guards, RateLimited, client_address
+from bot.conversations import USER_REQUEST, ChatService
 from bot.render import markdown_to_html
 from bot.reply import Context, Reply
+from bot.safe_text import has_surrogates
 from bot.settings import Settings
+from bot.store import new_id
 
 router = APIRouter()
 log = logging.getLogger(__name__)
@@ -30,16 +33,29 @@ class ChatRequest(BaseModel):
     session_id: str | None = Field(None, max_length=64, description="Continue this conversation; null starts one.")
     context: Context = Field(default_factory=Context)
 
+    @field_validator("message", "session_id")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        if value is not None and has_surrogates(value):
+            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
+        return value
+
 
 @router.post("/api/chat", response_model=Reply, tags=["chat"])
 async def chat(body: ChatRequest, request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
     """Answer one message; the reply carries `session_id` to continue the conversation."""
     if len(body.message) > settings.max_message_chars:
-        raise ApiError(422, "message_too_long", f"messages are limited to {settings.max_message_chars} characters")
-    key = body.session_id or (request.client.host if request.client else "unknown")
-    if not request.app.state.guards.allow_message(key):
-        raise ApiError(429, "rate_limited", f"at most {settings.messages_per_minute} messages a minute")
-    reply = await service.user_message(body.session_id, body.message, body.context)
+        raise ApiError(422, "message_too_long", f"消息太长了：最多 {settings.max_message_chars} 个字。")
+    guards: Guards = request.app.state.guards
+    address = client_address(request)
+    existing = await service.find(body.session_id)
+    if existing is None:  # an unknown session_id starts a new conversation, with an id of the server's choosing
+        guards.check_new_conversation(address)
+    conversation_id = existing.id if existing is not None else new_id()
+    guards.check_message(conversation_id, address)
+    with guards.turn(address):
+        reply = await service.user_message(conversation_id, body.message, body.context, address=address,
+                                           issued=existing is None)  # fmt: skip
     return JSONResponse(reply.model_dump(mode="json"))  # already a validated Reply: skip re-validation
 
 
@@ -57,7 +73,7 @@ async def chat_socket(ws: WebSocket) -> None:
         await ws.close(code=1008, reason="origin not allowed")
         return
     guards = ws.app.state.guards
-    address = ws.client.host if ws.client else "unknown"
+    address = client_address(ws)
     service = await accept_with_service(ws)
     if service is None:
         return
@@ -65,68 +81,102 @@ async def chat_socket(ws: WebSocket) -> None:
         await ws.close(code=1008, reason=f"at most {settings.connections_per_ip} open chats per address")
         return
     try:
-        await _converse(ws, service, settings, guards)
+        await _converse(ws, service, settings, guards, address)
+    except WebSocketDisconnect:
+        pass
+    except STORAGE_ERRORS:
+        log.exception("storage error opening a chat socket")
+        await _close(ws, 1011, "storage unavailable")
     finally:
         guards.close_socket(address)
 
 
-async def _converse(ws: WebSocket, service: ChatService, settings: Settings, guards: Guards) -> None:
-    conv = service.open(ws.query_params.get("session_id"))
+async def _close(ws: WebSocket, code: int, reason: str) -> None:
+    with contextlib.suppress(RuntimeError, WebSocketDisconnect):
+        await ws.close(code=code, reason=reason)
+
+
+async def _converse(ws: WebSocket, service: ChatService, settings: Settings, guards: Guards, address: str) -> None:
+    # Nothing is stored until the first message: a bare connect creates no conversation. A new socket gets a
+    # provisional id that becomes the conversation's id with its first message.
+    conv = await service.find(ws.query_params.get("session_id"))
+    conversation_id = conv.id if conv is not None else new_id()
+    stored = conv is not None
     history = [
         {**m.public(), "html": markdown_to_html(m.text) if m.role == "bot" else None}
-        for m in service.store.messages(conv.id, limit=200)
+        for m in (await service.history(conversation_id) if stored else [])
     ]
-    await ws.send_json({"type": "session", "session_id": conv.id, "history": history, "handoff": conv.handoff})
-    service.hub.join_user(conv.id, ws)
+    handoff = conv.handoff if conv is not None else "bot"
+    await ws.send_json({"type": "session", "session_id": conversation_id, "history": history, "handoff": handoff})
+    service.hub.join_user(conversation_id, ws)
     try:
         while True:
             try:
-                raw = await asyncio.wait_for(ws.receive_text(), timeout=settings.ws_idle_seconds)
+                message = await asyncio.wait_for(ws.receive(), timeout=settings.ws_idle_seconds)
             except TimeoutError:
-                await ws.close(code=1000, reason="idle timeout")
+                await _close(ws, 1000, "idle timeout")
                 return
-            frame = _parse(raw, settings.max_message_chars)
+            if message["type"] == "websocket.disconnect":
+                return
+            frame = _parse(message, settings.max_message_chars)
             if frame.get("pong"):
                 await ws.send_json({"type": "pong"})
                 continue
             if "error" in frame:
                 await ws.send_json(_error(*frame["error"]))
                 continue
-            if not guards.allow_message(conv.id):
-                await ws.send_json(_error("rate_limited", f"at most {settings.messages_per_minute} messages a minute"))
-                continue
-            await ws.send_json({"type": "typing"})
             try:
-                reply = await service.user_message(conv.id, frame["text"], frame["context"])
-            except SQLAlchemyError:
-                log.exception("storage error in conversation %s", conv.id)
-                await ws.send_json(_error("storage_unavailable", "消息暂时无法保存，请稍后再试。"))
+                if not stored:
+                    guards.check_new_conversation(address)
+                guards.check_message(conversation_id, address)
+                await ws.send_json({"type": "typing"})
+                with guards.turn(address):
+                    reply = await service.user_message(conversation_id, frame["text"], frame["context"],
+                                                       address=address, issued=True)  # fmt: skip
+            except RateLimited as exc:
+                await ws.send_json(_error("rate_limited", exc.message))
                 continue
+            except STORAGE_ERRORS:
+                log.exception("storage error in conversation %s", conversation_id)
+                await ws.send_json(_error("storage_unavailable", STORAGE_UNAVAILABLE))
+                continue
+            except Exception:  # never drop the socket without a close frame: say so and keep it
+                log.exception("unexpected error in conversation %s", conversation_id)
+                await ws.send_json(_error("internal_error", "服务器内部错误，这条消息没有处理，请稍后再试。"))
+                continue
+            stored = True
             await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
-            if reply.kind == "handoff" and reply.reason == "user_request":
+            if reply.kind == "handoff" and reply.reason == USER_REQUEST:
                 await ws.send_json({"type": "handoff", "state": "requested"})
     except WebSocketDisconnect:
         pass
     finally:
-        service.hub.leave_user(conv.id, ws)
+        service.hub.leave_user(conversation_id, ws)
 
 
-def _parse(raw: str, max_chars: int) -> dict[str, Any]:
-    if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+def _parse(message: Message, max_chars: int) -> dict[str, Any]:
+    raw = message.get("text")
+    if raw is None:
+        return {"error": ("bad_frame", "只接受 JSON 文本帧（收到的是二进制帧）。")}
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         return {"error": ("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")}
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: JSON nested thousands deep
         return {"error": ("bad_json", "a frame must be a JSON object")}
     if not isinstance(data, dict):
         return {"error": ("bad_frame", "a frame must be a JSON object")}
     if data.get("type") == "ping":  # keep-alive from clients behind proxies that drop idle sockets
         return {"pong": True}
     if data.get("type") != "message":
-        return {"error": ("unknown_type", f"unknown frame type {data.get('type')!r}; expected 'message'")}
+        kind = data.get("type")
+        shown = kind if isinstance(kind, str | int | float | bool | None) and not has_surrogates(kind) else "?"
+        return {"error": ("unknown_type", f"unknown frame type {shown!r}; expected 'message'")}
     text = data.get("text")
     if not isinstance(text, str):
         return {"error": ("bad_text", "'text' must be a string")}
+    if has_surrogates(data):
+        return {"error": ("bad_text", "消息里有无效的字符（不成对的代理码位），请重新输入。")}
     if len(text) > max_chars:
         return {"error": ("too_long", f"messages are limited to {max_chars} characters")}
     try:

@@ -12,7 +12,7 @@ from bot.auth import AgentAuth, same_token
 from bot.conversations import ChatService
 from bot.engine import AnswerEngine
 from bot.settings import Settings
-from bot.store import ConversationStore
+from bot.store import Account, ConversationStore
 
 
 def _state(conn: HTTPConnection) -> Any:
@@ -26,8 +26,8 @@ def get_settings(conn: HTTPConnection) -> Settings:
 def _running(conn: HTTPConnection, name: str) -> Any:
     part = getattr(_state(conn), name, None)
     if part is None:
-        problem = getattr(_state(conn), "problem", None) or "starting up"
-        raise ApiError(503, "unavailable", f"智能客服暂时不可用，请稍后再试或联系人工客服（{problem}）")
+        # the reason (with file paths) is in the log and /readyz; a visitor gets no internals
+        raise ApiError(503, "unavailable", "智能客服暂时不可用，请稍后再试或联系人工客服。")
     return part
 
 
@@ -49,19 +49,25 @@ def get_auth(conn: HTTPConnection) -> AgentAuth:
     return _state(conn).auth
 
 
+def signed_in_account(conn: HTTPConnection) -> Account | None:
+    """The account of this request's console session, checked against the server-side session table (a
+    copied cookie stops working at logout, at a password change and when the session expires)."""
+    return get_auth(conn).session_account(conn.session.get("sid"))
+
+
 def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
     """The signed-in person's name if their role is one of ``roles``; state-changing calls must also carry the
     session's CSRF token."""
-    role = request.session.get("role")
-    if role not in ("agent", "admin"):
+    account = signed_in_account(request)
+    if account is None:
         raise ApiError(401, "unauthorized", "请先登录客服后台。")
-    if role not in roles:
-        raise ApiError(403, "forbidden", "this needs the admin role")
+    if account.role not in roles:
+        raise ApiError(403, "forbidden", "需要管理员权限。")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_token(
         request.headers.get("x-csrf-token"), request.session.get("csrf")
     ):
         raise ApiError(403, "csrf", "CSRF token missing or wrong; reload the console.")
-    return str(request.session.get("agent") or role)
+    return str(request.session.get("agent") or account.display_name)
 
 
 async def accept_with_service(ws: WebSocket) -> ChatService | None:

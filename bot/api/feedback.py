@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from bot.api.deps import ServiceDep
 from bot.api.errors import ApiError
+from bot.api.guards import Guards, client_address
 from bot.conversations import ConversationNotFound
+from bot.safe_text import has_surrogates
 
 router = APIRouter(tags=["feedback"])
 
@@ -17,6 +19,13 @@ class FeedbackIn(BaseModel):
     session_id: str = Field(max_length=64, description="The conversation the reply belongs to (its `session_id`).")
     helpful: bool
     comment: str | None = Field(None, max_length=1000)
+
+    @field_validator("session_id", "comment")
+    @classmethod
+    def _encodable(cls, value: str | None) -> str | None:
+        if value is not None and has_surrogates(value):
+            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
+        return value
 
 
 class FeedbackOut(BaseModel):
@@ -28,8 +37,8 @@ class FeedbackOut(BaseModel):
 async def feedback(body: FeedbackIn, request: Request, service: ServiceDep) -> FeedbackOut:
     """Only the conversation's own client can rate its replies (it knows the session id), within the same rate
     limit as its messages."""
-    if not request.app.state.guards.allow_message(body.session_id):
-        raise ApiError(429, "rate_limited", "too many requests for this conversation")
+    guards: Guards = request.app.state.guards
+    guards.check_message(body.session_id, client_address(request))
     try:
         fid = await service.feedback(body.message_id, body.session_id, body.helpful, body.comment)
     except ConversationNotFound as exc:

@@ -1,48 +1,153 @@
-"""Abuse limits and security headers: request size, message rate per conversation, sockets per address, CSP."""
+"""Abuse limits and security headers.
+
+Every limit is keyed on what a client cannot choose — its address (the connecting one, or the one a trusted
+proxy forwarded) — as well as on the conversation: messages per conversation and per address, new
+conversations and hand-over requests per address, turns in flight per address, login attempts per address and
+failures per account, open sockets per address. Request bodies are counted as they arrive, so a chunked body
+without Content-Length is cut off at the limit too.
+"""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
-from limits import parse
+from limits import RateLimitItem, parse, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.api.errors import error_body
+from bot.api.errors import ApiError, error_body
 from bot.settings import Settings
 
-UNGUARDED_PATHS = ("/docs", "/redoc")  # FastAPI's own doc pages load inline scripts
+CONSOLE_PATHS = ("/agent",)  # never framed by anyone
+
+
+class RateLimited(ApiError):
+    """429 with the common error shape and a Retry-After header."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after))})
+        self.retry_after = max(1, retry_after)
+
+
+def client_address(conn: HTTPConnection) -> str:
+    """The client's address. Behind a reverse proxy listed in FAQBOT_TRUSTED_PROXIES, uvicorn has already put
+    the forwarded address here; a client cannot choose it by sending headers of its own."""
+    return conn.client.host if conn.client else "unknown"
 
 
 class Guards:
-    """Rate limits (the `limits` library: in memory, or Redis for several workers) and the open-socket count."""
+    """Rate limits (the `limits` library: in memory, or Redis shared by several workers), turns in flight and
+    open sockets per address (per process)."""
 
     def __init__(self, settings: Settings) -> None:
+        self.settings = settings
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.message_rate = parse(f"{settings.messages_per_minute}/minute")
+        self.address_message_rate = parse(f"{settings.messages_per_minute_per_address}/minute")
+        self.new_conversation_rate = parse(f"{settings.conversations_per_minute_per_address}/minute")
+        self.handoff_rate = parse(f"{settings.handoffs_per_hour_per_address}/hour")
+        self.login_rates = parse_many(settings.login_limits_per_address)
+        self.failure_rates = parse_many(settings.login_failures_per_account)
         self.max_sockets = settings.connections_per_ip
         self.sockets: Counter[str] = Counter()
+        self.in_flight: Counter[str] = Counter()
+        self._lock = threading.Lock()
 
-    def allow_message(self, key: str) -> bool:
-        return bool(self.limiter.hit(self.message_rate, "message", key))
+    def _wait(self, limit: RateLimitItem, *keys: str) -> int:
+        """Seconds until ``limit`` admits another hit for ``keys``."""
+        stats = self.limiter.get_window_stats(limit, *keys)
+        return int(stats.reset_time - time.time()) + 1
+
+    def _hit(self, limit: RateLimitItem, namespace: str, key: str, message: str) -> None:
+        if not self.limiter.hit(limit, namespace, key):
+            raise RateLimited(message, self._wait(limit, namespace, key))
+
+    # ------------------------------------------------------------------ chat
+
+    def check_message(self, conversation_id: str, address: str) -> None:
+        """One more message from this conversation and this address, or :class:`RateLimited`."""
+        s = self.settings
+        self._hit(self.message_rate, "message", conversation_id,
+                  f"发送太频繁了：每个会话每分钟最多 {s.messages_per_minute} 条消息，请稍后再试。")  # fmt: skip
+        per_address = s.messages_per_minute_per_address
+        self._hit(self.address_message_rate, "message-address", address,
+                  f"发送太频繁了：同一网络每分钟最多 {per_address} 条消息，请稍后再试。")  # fmt: skip
+
+    def check_new_conversation(self, address: str) -> None:
+        self._hit(self.new_conversation_rate, "conversation", address,
+                  f"新会话太多了：同一网络每分钟最多开始 {self.settings.conversations_per_minute_per_address} "
+                  "个会话，请在已有的会话里继续提问。")  # fmt: skip
+
+    def allow_handoff(self, address: str) -> bool:
+        """One more hand-over request from this address may enter the agents' queue."""
+        return bool(self.limiter.hit(self.handoff_rate, "handoff", address))
+
+    @contextmanager
+    def turn(self, address: str) -> Iterator[None]:
+        """A turn being answered for ``address``; more than a few at once are refused, so one address cannot
+        queue up the engine in front of everybody else."""
+        with self._lock:
+            if self.in_flight[address] >= self.settings.turns_in_flight_per_address:
+                raise RateLimited("上一条消息还在处理中，请稍候再发送。", 1)
+            self.in_flight[address] += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.in_flight[address] -= 1
+                if self.in_flight[address] <= 0:
+                    del self.in_flight[address]
+
+    # ------------------------------------------------------------------ console login
+
+    def check_login_address(self, address: str) -> None:
+        """Counts a login attempt against the address; refuses beyond its allowance."""
+        for limit in self.login_rates:
+            if not self.limiter.hit(limit, "login", address):
+                raise RateLimited("登录尝试次数过多，请稍后再试。", self._wait(limit, "login", address))
+
+    def check_login_account(self, username: str) -> None:
+        """Refuses while the account is backing off after failed logins."""
+        for limit in self.failure_rates:
+            if not self.limiter.test(limit, "login-failure", username):
+                wait = self._wait(limit, "login-failure", username)
+                raise RateLimited("这个账号登录失败次数过多，请稍后再试。", wait)
+
+    def login_failed(self, username: str) -> None:
+        for limit in self.failure_rates:
+            self.limiter.hit(limit, "login-failure", username)
+
+    def login_succeeded(self, username: str) -> None:
+        for limit in self.failure_rates:
+            self.limiter.clear(limit, "login-failure", username)
+
+    # ------------------------------------------------------------------ sockets
 
     def open_socket(self, address: str) -> bool:
-        if self.sockets[address] >= self.max_sockets:
-            return False
-        self.sockets[address] += 1
-        return True
+        with self._lock:
+            if self.sockets[address] >= self.max_sockets:
+                return False
+            self.sockets[address] += 1
+            return True
 
     def close_socket(self, address: str) -> None:
-        self.sockets[address] -= 1
-        if self.sockets[address] <= 0:
-            del self.sockets[address]
+        with self._lock:
+            self.sockets[address] -= 1
+            if self.sockets[address] <= 0:
+                del self.sockets[address]
 
 
-def content_security_policy(settings: Settings) -> str:
-    ancestors = " ".join(["'self'", *(o for o in settings.allowed_origins if o != "*")])
+def content_security_policy(settings: Settings, framed_by_widget_origins: bool = True) -> str:
+    origins = [o for o in settings.allowed_origins if o != "*"] if framed_by_widget_origins else []
+    ancestors = " ".join(["'self'", *origins]) if framed_by_widget_origins else "'none'"
     return (
         "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
         f"connect-src 'self' ws: wss:; frame-ancestors {ancestors}; base-uri 'none'; form-action 'self'; "
@@ -51,8 +156,9 @@ def content_security_policy(settings: Settings) -> str:
 
 
 class HttpGuard:
-    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request): refuses oversized bodies with
-    413 and adds the security headers."""
+    """Pure ASGI middleware (cheaper than BaseHTTPMiddleware on every request): refuses bodies over the limit
+    with 413 — counting the bytes as they arrive, so a chunked body or a lying Content-Length is cut off at the
+    limit instead of being read whole — and adds the security headers."""
 
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
@@ -62,18 +168,53 @@ class HttpGuard:
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
         ]
         self.csp = (b"content-security-policy", content_security_policy(settings).encode())
+        self.console_csp = (b"content-security-policy", content_security_policy(settings, False).encode())
+
+    def _too_large(self) -> JSONResponse:
+        body = error_body(413, "too_large", f"请求内容过大：最多 {self.max_body} 字节。")
+        return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+    async def _read_body(self, receive: Receive) -> list[Message] | None:
+        """The whole body, as the messages it came in; None once it passes the limit (the rest is not read)."""
+        received, size = [], 0
+        while True:
+            message = await receive()
+            received.append(message)
+            if message["type"] != "http.request":
+                return received  # the client went away
+            size += len(message.get("body", b""))
+            if size > self.max_body:
+                return None
+            if not message.get("more_body", False):
+                return received
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = dict(scope["headers"]).get(b"content-length")
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
-            body = error_body(413, "too_large", f"request bodies are limited to {self.max_body} bytes")
-            await JSONResponse(body, status_code=413)(scope, receive, send)
+            await self._too_large()(scope, receive, send)
             return
+        if length not in (None, b"0") or b"transfer-encoding" in headers:
+            body = await self._read_body(receive)
+            if body is None:
+                await self._too_large()(scope, receive, send)
+                return
+            replay = iter(body)
+
+            async def receive_buffered() -> Message:
+                return next(replay, None) or await receive()
+
+            receive = receive_buffered
+        path = str(scope["path"])
         extra = list(self.headers)
-        if not str(scope["path"]).startswith(UNGUARDED_PATHS):
+        # (the API doc pages send their own policy, which allows their inline script by its hash: a header the
+        # response already has is kept)
+        if path.startswith(CONSOLE_PATHS):
+            extra += [self.console_csp, (b"x-frame-options", b"DENY")]
+        else:
             extra.append(self.csp)
 
         async def send_with_headers(message: Message) -> None:

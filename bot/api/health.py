@@ -5,24 +5,24 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from bot.api.deps import StoreDep
+from bot.api.deps import SettingsDep, StoreDep
 
 router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:  # on the event loop: no worker thread to wait for
     return {"status": "ok"}
 
 
 @router.get("/readyz")
-def readyz(request: Request, store: StoreDep) -> JSONResponse:
+def readyz(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
     engine = getattr(request.app.state, "engine", None)
     index = getattr(engine, "index", None)
     checks = {
         "index": index is not None and index.faiss_index.ntotal > 0,
         "encoder": bool(getattr(engine, "warmed", False)),
-        "database": store.writable(),
+        "database": store.writable(min_free_bytes=settings.min_free_disk_mb * 1024 * 1024),
     }
     ok = all(checks.values())
     body: dict[str, object] = {"status": "ready" if ok else "not_ready", "checks": checks}
@@ -31,5 +31,5 @@ def readyz(request: Request, store: StoreDep) -> JSONResponse:
         body["problem"] = problem
         body["mode"] = "lexical-only" if getattr(engine, "degraded", False) else "unavailable"
     if not checks["database"]:
-        body["database_problem"] = "the database is not writable (read-only or full disk?)"
+        body["database_problem"] = "the database is not writable (read-only, full disk, or its file was deleted)"
     return JSONResponse(body, status_code=200 if ok else 503)

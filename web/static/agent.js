@@ -5,7 +5,7 @@
   var csrf = document.querySelector("meta[name=csrf-token]").content;
   var $ = function (id) { return document.getElementById(id); };
   var queueEl = $("queue"), transcript = $("transcript"), suggestions = $("suggestions"), reply = $("reply");
-  var current = null, items = {};
+  var current = null, items = {}, total = 0, PAGE = 50;
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -28,11 +28,16 @@
 
   var REASON = { handoff: "请求人工", fallback: "机器人未能回答", repeated_clarify: "多次澄清", thumbs_down: "差评" };
 
+  // Same order as the server: people asked for (or with a person) first, then what the bot flagged; oldest wait
+  // first, so a flood of new requests never hides an old one.
+  function rank(it) { return (it.handoff === "bot" ? "1" : "0") + (it.waiting_since || it.updated_at || ""); }
+
   function renderQueue() {
     queueEl.textContent = "";
     var list = Object.keys(items).map(function (k) { return items[k]; })
-      .sort(function (a, b) { return a.updated_at < b.updated_at ? 1 : -1; });
-    $("queue-count").textContent = String(list.length);
+      .filter(function (it) { return it.handoff !== "bot" || it.attention; })
+      .sort(function (a, b) { return rank(a) < rank(b) ? -1 : 1; });
+    $("queue-count").textContent = String(Math.max(total, list.length));
     list.forEach(function (it) {
       var li = el("li");
       var b = el("button", "item" + (current === it.id ? " active" : ""));
@@ -42,10 +47,25 @@
         it.handoff === "requested" ? "请求人工" : (REASON[it.attention] || "需关注");
       b.appendChild(el("span", "tag " + (it.handoff === "requested" ? "hot" : it.handoff), tag));
       b.appendChild(el("span", "preview", it.last_user_message || "（无消息）"));
-      b.appendChild(el("span", "time", (it.updated_at || "").slice(11, 16) + " UTC · " + (it.audience === "provider" ? "服务商" : "买家")));
+      b.appendChild(el("span", "time", "等待自 " + (it.waiting_since || it.updated_at || "").slice(11, 16) + " UTC · " +
+        (it.audience === "provider" ? "服务商" : "买家")));
       b.addEventListener("click", function () { openConversation(it.id); });
       li.appendChild(b);
       queueEl.appendChild(li);
+    });
+    if (list.length < total) {
+      var more = el("button", "more", "加载更多（还有 " + (total - list.length) + " 个）");
+      more.type = "button";
+      more.addEventListener("click", function () { loadQueue(list.length); });
+      var li = el("li"); li.appendChild(more); queueEl.appendChild(li);
+    }
+  }
+
+  function loadQueue(offset) {
+    return api("GET", "/api/agent/queue?offset=" + offset + "&limit=" + PAGE).then(function (page) {
+      total = page.total;
+      page.items.forEach(function (it) { items[it.id] = it; });
+      renderQueue();
     });
   }
 
@@ -97,7 +117,9 @@
       $("release").disabled = c.handoff === "bot";
       reply.disabled = false; $("send").disabled = false;
       renderMessages(data.messages);
-      renderSuggestions(data.suggestions, "建议回复（针对用户最新消息）");
+      var asked = data.suggestions_for;
+      renderSuggestions(data.suggestions, asked ? "建议回复 · 针对用户的问题：「" + asked.text + "」" :
+        "用户还没有提出具体问题");
       renderQueue();
     });
   }
@@ -137,8 +159,16 @@
     ws.onopen = function () { retry = 0; $("live").textContent = "● 实时连接"; };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
-      if (f.type === "snapshot") { items = {}; f.items.forEach(function (it) { items[it.id] = it; }); renderQueue(); }
-      else if (f.type === "queue") { items[f.conversation.id] = f.conversation; renderQueue(); }
+      if (f.type === "snapshot") {
+        items = {}; total = f.total;
+        f.items.forEach(function (it) { items[it.id] = it; }); renderQueue();
+      } else if (f.type === "queue") {
+        var known = items[f.conversation.id];
+        var queued = f.conversation.handoff !== "bot" || f.conversation.attention;
+        if (!known && queued) total += 1;
+        if (known && !queued && (known.handoff !== "bot" || known.attention)) total = Math.max(0, total - 1);
+        items[f.conversation.id] = f.conversation; renderQueue();
+      }
       else if (f.type === "message" && f.conversation_id === current) openConversation(current);
     };
     ws.onclose = function () {

@@ -1,0 +1,71 @@
+"""Known gaps: questions in the marketplace's own vocabulary that the FAQ does not answer
+(``knowledge/gaps.yaml``). They get an honest "常见问题里没有写" instead of a rule decision or a near answer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.reply import Reply, Suggestion
+from bot.slots import find_any
+
+
+class Gap(BaseModel):
+    id: str
+    topic: list[str]
+    not_topic: list[str] = []
+    asks: list[str]
+    reply: str
+    related: list[str] = []
+
+    def matches(self, text: str) -> bool:
+        """``text`` (normalised) asks this unanswered question."""
+        return (
+            find_any(text, self.topic) is not None
+            and find_any(text, self.asks) is not None
+            and find_any(text, self.not_topic) is None
+        )
+
+
+class Gaps(BaseModel):
+    gaps: list[Gap]
+
+    def find(self, text: str) -> Gap | None:
+        return next((g for g in self.gaps if g.matches(text)), None)
+
+
+def gap_reply(gap: Gap, q: str, kb: KnowledgeBase) -> Reply:
+    """ "The FAQ does not say", the related entries as reading (not as answers), and a person offered."""
+    related = [kb.by_id[r] for r in gap.related]
+    text = gap.reply.strip()
+    if related:
+        text += "\n\n相关问题：\n\n" + "\n".join(f"- {e.question}" for e in related)
+    return Reply(
+        q=q,
+        kind="fallback",
+        text=text,
+        score=0.0,
+        suggestions=[Suggestion(id=e.id, question=e.question, score=0.0) for e in related],
+        reason="not_in_faq",
+    )
+
+
+def load_gaps(knowledge_dir: Path, entry_ids: set[str]) -> Gaps:
+    path = knowledge_dir / "gaps.yaml"
+    if not path.exists():
+        return Gaps(gaps=[])
+    try:
+        gaps = Gaps.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except (OSError, yaml.YAMLError) as exc:
+        raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise KnowledgeError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+    for gap in gaps.gaps:
+        unknown = [r for r in gap.related if r not in entry_ids]
+        if unknown:
+            raise KnowledgeError(f"{path}: gap {gap.id}: related entries that do not exist: {', '.join(unknown)}")
+    return gaps
