@@ -6,13 +6,17 @@ Runs, against a fresh server on loopback, with /healthz p50/p99 and the server's
   3. 100 wrong logins in parallel from one address — with the default limits, and again with the per-address
      and per-account login limits lifted, so that every attempt reaches the password hasher and only the bound
      on concurrent hash checks stands in the way;
-  4. a normal login (right password), p50 of 5.
+  4. a normal login (right password), p50 of 5;
+  5. one address sending 16 chat requests at a time (novel questions) while a normal user at another address
+     asks one question a second — the normal user's latency beside its own baseline (addresses simulated with
+     X-Forwarded-For from a trusted proxy, as behind nginx).
 Targets (issue 8): RSS within 50 MB of idle and /healthz p99 under 100 ms during 2 and 3.
 Usage: python bench/bench_abuse.py. Not a test: read the numbers.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import socket
 import sys
@@ -127,6 +131,60 @@ def flood_logins(base: str, n: int = 100) -> str:
     return ", ".join(f"{c}×{k}" for c, k in counts.items())
 
 
+def ask(base: str, text: str, address: str, session: str | None = None) -> tuple[int, float, str | None]:
+    """POST /api/chat as a client at ``address``; returns status, milliseconds and the conversation id."""
+    body = json.dumps({"message": text, "session_id": session}).encode()
+    headers = {"content-type": "application/json", "x-forwarded-for": address}
+    request = urllib.request.Request(base + "/api/chat", data=body, method="POST", headers=headers)
+    started = time.perf_counter()
+    try:
+        with urllib.request.urlopen(request, timeout=60) as r:
+            reply = json.loads(r.read())
+            return r.status, (time.perf_counter() - started) * 1000, reply.get("session_id")
+    except urllib.error.HTTPError as exc:
+        return exc.code, (time.perf_counter() - started) * 1000, session
+
+
+def normal_user(base: str, seconds: float) -> list[float]:
+    """One conversation, a novel question every 1.5 s (within every default limit)."""
+    latencies: list[float] = []
+    session = None
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        status, ms, session = ask(base, f"发票多久能开出来？第{len(latencies) + 1}次问", "198.51.100.7", session)
+        assert status == 200, status
+        latencies.append(ms)
+        time.sleep(max(0.0, 1.5 - ms / 1000))
+    return latencies
+
+
+def fairness(base: str) -> list[str]:
+    """The normal user's latency alone, then while one other address keeps 16 requests in flight."""
+    alone = normal_user(base, 10)
+    stop = threading.Event()
+    codes: list[int] = []
+
+    def attacker(n: int) -> None:
+        k = 0
+        while not stop.is_set():
+            k += 1
+            codes.append(ask(base, f"镜像能不能下载到本地 {n}-{k}", "203.0.113.9")[0])
+
+    threads = [threading.Thread(target=attacker, args=(n,), daemon=True) for n in range(16)]
+    for t in threads:
+        t.start()
+    flooded = normal_user(base, 20)
+    stop.set()
+    for t in threads:
+        t.join()
+    counts = ", ".join(f"{c}×{codes.count(c)}" for c in sorted(set(codes)))
+    return [
+        f"| normal user alone (baseline) | {pct(alone, 50):.0f} ms | {pct(alone, 99):.0f} ms | — |",
+        f"| normal user, another address keeps 16 in flight | {pct(flooded, 50):.0f} ms | {pct(flooded, 99):.0f} ms "
+        f"| attacker: {counts} |",
+    ]
+
+
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -173,10 +231,20 @@ def main() -> None:
         finally:
             proc.terminate()
             proc.wait(timeout=20)
+        proxy = {"FAQBOT_TRUSTED_PROXIES": '["127.0.0.1"]', "FAQBOT_QUERY_CACHE_SIZE": "0"}
+        proc, base = start_server(Path(tmp) / "c.sqlite3", **proxy)
+        try:
+            fair = fairness(base)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
     print("| run | peak RSS (over idle) | RSS after | /healthz p50 | /healthz p99 | result |")
     print("|---|---|---|---|---|---|")
     print("\n".join(rows))
-    print(f"\nnormal login (right password, argon2id 19 MiB, t=2): p50 {normal_login:.0f} ms")
+    print(f"\nnormal login (right password, argon2id 19 MiB, t=2): p50 {normal_login:.0f} ms\n")
+    print("| POST /api/chat, one question a second | p50 | p99 | other traffic |")
+    print("|---|---|---|---|")
+    print("\n".join(fair))
 
 
 if __name__ == "__main__":

