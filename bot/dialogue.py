@@ -49,6 +49,10 @@ _MONTH_WORDS = re.compile(
 )
 
 
+# a product word right after these is what the user bought ("我买的镜像", "这单是API的")
+_PURCHASED = re.compile(r"(?:买的|购买的|买了|下单的|订的|是|属于)\s*(?:一个|个|的)?\s*$")
+
+
 def _merge(held: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     """The conversation's slots updated with this message's. A purchase day and a purchase month replace each
     other; a different purchase than the order held so far is another order (its id and status go)."""
@@ -396,10 +400,14 @@ class RulesEngine:
         at this very order, or the product word is part of its name: "这个小程序" on a 小程序定制开发 page), its
         purchase day or month."""
         differs = []
-        pointed = self._has(turn, self.words.this_order) or (page.get("order_id") or "\0") in turn.text
-        if kind and page.get("delivery_type") and kind != page["delivery_type"] and not pointed:
-            words = [w for w in self.facts.refund.delivery_types[kind].words if find_word(turn.text, w) >= 0]
-            if not any(w in product for w in words):
+        if kind and page.get("delivery_type") and kind != page["delivery_type"]:
+            facts = self.facts.refund.delivery_types[kind]
+            words = [w for w in facts.words if find_word(turn.text, w) >= 0]
+            pointed = self._has(turn, self.words.this_order) or (page.get("order_id") or "\0") in turn.text
+            # beside "这个订单" a product word may describe the user's situation ("我们网站没备案，这个订单能退吗");
+            # a word said of the purchase ("这单是镜像", "我买的镜像") is about the order itself
+            asserted = any(_PURCHASED.search(turn.text[: find_word(turn.text, w)]) for w in words)
+            if not any(w in product for w in words) and (asserted or not pointed):
                 differs.append("delivery_type")
         bought = page.get("purchased_on")
         outside = between is not None and not between[0].isoformat() <= str(bought) <= between[1].isoformat()

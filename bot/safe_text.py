@@ -13,7 +13,7 @@ from typing import Any
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 # C0/C1 controls (ESC, BEL, CSI …) and the format characters a terminal or a reader can be fooled by
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n")
 
 
 def has_surrogates(value: Any) -> bool:
@@ -43,7 +43,9 @@ def for_terminal(text: str) -> str:
 
 
 def for_csv(value: object) -> object:
-    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab or CR gets a leading ' (OWASP)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
+    """A CSV cell a spreadsheet will not run: text starting with = + - @ tab, CR or LF gets a leading '
+    (OWASP); control and bidi characters are made visible as in :func:`for_terminal` (people ``cat`` CSV files)."""
+    if not isinstance(value, str):
+        return value
+    value = for_terminal(value)
+    return "'" + value if value.startswith(_FORMULA_START) else value

@@ -84,6 +84,9 @@ class Settings(BaseSettings):
     handoffs_per_hour_per_address: int = Field(
         5, ge=1, description="Hand-over requests one client address may put in the agents' queue per hour."
     )
+    searches_per_minute_per_address: int = Field(
+        30, ge=1, description="FAQ searches (/api/faq?q=, /faq?q=) one client address may run per minute."
+    )
     turns_in_flight_per_address: int = Field(
         4, ge=1, description="Messages from one address answered at the same time; more are refused (429)."
     )
@@ -95,9 +98,13 @@ class Settings(BaseSettings):
     login_limits_per_address: str = Field(
         "10/minute;50/hour", description="Login attempts one address may make (`limits` notation, ';'-separated)."
     )
-    login_failures_per_account: str = Field(
+    login_failures_per_address: str = Field(
         "5/minute;20/hour;100/day",
-        description="Failed logins an account tolerates before refusing for the rest of the window (back-off).",
+        description="Failed logins to one account from one address before that address must wait (back-off).",
+    )
+    login_failures_per_account: str = Field(
+        "100/hour;500/day",
+        description="Failed logins to one account from all addresses together before everyone must wait.",
     )
     login_concurrent_checks: int = Field(
         1, ge=1, le=16, description="Password hashes checked at the same time (each takes 19 MiB while it runs)."
@@ -106,8 +113,11 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         65_536, ge=1024, description="Larger request bodies (counted as received, chunked ones too) get 413."
     )
-    header_timeout_seconds: float = Field(
-        10, gt=0, description="A connection that has not sent its request headers after this long is closed."
+    request_timeout_seconds: float = Field(
+        10, gt=0, description="A request's headers, and then its body, must each arrive within this long."
+    )
+    http_connections_per_address: int = Field(
+        256, ge=1, description="Connections one address may hold open at once under `faqbot serve`."
     )
     min_free_disk_mb: int = Field(
         50, ge=0, description="/readyz reports the SQLite database not ready when its disk has less free space."
@@ -129,7 +139,7 @@ class Settings(BaseSettings):
     def _empty_is_none(cls, value: object) -> object:
         return None if value == "" else value
 
-    @field_validator("login_limits_per_address", "login_failures_per_account")
+    @field_validator("login_limits_per_address", "login_failures_per_address", "login_failures_per_account")
     @classmethod
     def _rate_limits(cls, value: str) -> str:
         from limits import parse_many

@@ -88,7 +88,15 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     ),
     (re.compile(r"双(十一|十二|11|12)"), "shopping_day"),
     (re.compile(r"大前天|前天|昨天|昨日|昨儿|昨晚|今天|今日|今儿|今早|刚刚|刚才"), "named"),
-    (re.compile(rf"({_NUM}|半)\s*(天|日|周|个?星期|个?礼拜|个?月)\s*(?:之|以)?前"), "ago"),
+    (re.compile(rf"({_NUM}|半)\s*(天|日|周|个?星期|个?礼拜|个?月|年)\s*(?:之|以)?前"), "ago"),
+    # "买了两个月了", "买了快半年了": time since the purchase (not "买了3个月的套餐", a plan's length)
+    (
+        re.compile(
+            rf"(?:买|购买|下单|下的单|付款|支付)了?\s*(?:快|差不多|大概|将近|有)?\s*({_NUM}|半)\s*"
+            r"(周|个?星期|个?礼拜|个?月|年)多?\s*了"
+        ),
+        "ago",
+    ),
     (re.compile(rf"(?:买|购买|下单|下的单|付款|支付|申请|提交|交付)了?\s*({_NUM})\s*天"), "days_since"),
     (re.compile(rf"第\s*({_NUM})\s*天"), "day_n"),
     (re.compile(r"(上上|上|本|这)\s*(?:个)?(?:周|星期|礼拜)\s*([一二三四五六日天末1-7])"), "week_rel"),
@@ -126,6 +134,8 @@ def _resolve(kind: str, m: re.Match[str], today: date) -> date | None:
         unit = g[1]
         if unit in ("天", "日"):
             return today - timedelta(days=int(n))
+        if unit == "年":
+            return _month_back(today, int(12 * n), min(today.day, 28))
         if "月" in unit:
             if n == 0.5:
                 return today - timedelta(days=15)

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import secrets
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -283,6 +285,7 @@ class ConversationStore:
             self.engine = make_engine(self.url)
             self.migrate()
             self._identity = self._file_identity()
+            self._last_write_ok = -math.inf
         except (SQLAlchemyError, OSError) as exc:
             raise StoreError(f"cannot open the database {self._where}: {exc}") from exc
 
@@ -349,16 +352,23 @@ class ConversationStore:
         """Free space on the SQLite file's disk (None for a server database, or a SQLite URL)."""
         return shutil.disk_usage(self.file.parent).free if self.file is not None else None
 
-    def writable(self, min_free_bytes: int = 0) -> bool:
+    def writable(self, min_free_bytes: int = 0, reuse_seconds: float = 0.0) -> bool:
         """A real write succeeds, the file is still the one opened, and (SQLite) the disk has room: SQLite keeps
-        writing into pages it already holds for a while after a disk fills up."""
+        writing into pages it already holds for a while after a disk fills up. A successful write is reused for
+        ``reuse_seconds`` (the file and disk checks still run every time), so polling cannot turn into a stream of
+        committed writes."""
         try:
+            self.check_file()
             free = self.free_bytes()
             if free is not None and free < min_free_bytes:
                 return False
+            if time.monotonic() - self._last_write_ok < reuse_seconds:
+                return True
             self.set_setting("last_check", now())
+            self._last_write_ok = time.monotonic()
             return True
         except (SQLAlchemyError, StoreError, OSError):
+            self._last_write_ok = -math.inf
             return False
 
     def journal_mode(self) -> str:
@@ -400,8 +410,9 @@ class ConversationStore:
         values: dict[str, Any] = {"handoff": state, "agent": agent, "updated_at": stamp}
         if state == "bot":  # handed back: out of the queue, the bot speaks again
             values.update(waiting_since=None, human_at=None, attention=None)
-        else:
-            values["waiting_since"] = func.coalesce(conversations.c.waiting_since, stamp)
+        else:  # a person asked for now waits from now, however long the bot had flagged it (no pre-ageing)
+            waiting = func.coalesce(conversations.c.waiting_since, stamp)
+            values["waiting_since"] = case((conversations.c.handoff == "bot", stamp), else_=waiting)
         conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
         conn.execute(
             insert(handoffs).values(
@@ -616,7 +627,9 @@ class ConversationStore:
     # ------------------------------------------------------------------ feedback and reports
 
     def add_feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
+        """The rating of one reply: a new rating replaces the earlier one (one per reply, never a pile)."""
         with self._tx() as conn:
+            conn.execute(feedback.delete().where(feedback.c.message_id == message_id))
             result = conn.execute(
                 insert(feedback).values(
                     message_id=message_id,

@@ -44,6 +44,7 @@ def settings(real_index_dir: Path) -> Settings:
         messages_per_minute_per_address=100_000,
         conversations_per_minute_per_address=100_000,
         handoffs_per_hour_per_address=100_000,
+        searches_per_minute_per_address=100_000,
         login_limits_per_address="1000/minute",
     )
 

@@ -445,3 +445,12 @@ def test_console_suggestions_decide_on_the_same_page_facts_the_user_was_answered
     assert detail["suggestions_for"]["text"] == "我买的API服务能退款吗"
     rule = detail["suggestions"][0]
     assert rule["kind"] == "rule" and rule["rule"]["decision"] == other["rule"]["decision"]
+
+
+def test_a_reply_keeps_one_rating_however_often_it_is_clicked(client: TestClient, web_settings: Settings) -> None:
+    reply = chat(client, "发票多久能开出来")
+    body = {"message_id": reply["message_id"], "session_id": reply["session_id"]}
+    for helpful in (False,) * 10 + (True,):
+        assert client.post("/api/feedback", json={**body, "helpful": helpful}).status_code == 201
+    rows = ConversationStore(web_settings.database_path).feedback(reply["session_id"])
+    assert [r["helpful"] for r in rows] == [1]  # the last click counts, once

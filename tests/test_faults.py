@@ -8,12 +8,14 @@ import contextlib
 import json
 import logging
 import os
+import select
 import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -298,7 +300,8 @@ def test_a_real_server_closes_slow_headers_cuts_chunked_bodies_and_logs_no_sessi
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
     env.update(FAQBOT_INDEX_DIR=str(real_index_dir), FAQBOT_ALLOW_REBUILD="false", FAQBOT_PORT=str(port),
                FAQBOT_DATABASE_PATH=str(tmp_path / "faqbot.sqlite3"), FAQBOT_AGENT_PASSWORD="server-test-password",
-               FAQBOT_ADMIN_PASSWORD="server-admin-password", FAQBOT_HEADER_TIMEOUT_SECONDS="1")  # fmt: skip
+               FAQBOT_ADMIN_PASSWORD="server-admin-password", FAQBOT_REQUEST_TIMEOUT_SECONDS="1",
+               FAQBOT_HTTP_CONNECTIONS_PER_ADDRESS="40")  # fmt: skip
     with log_file.open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "bot", "serve"], env=env, stdout=log, stderr=log)
     try:
@@ -310,6 +313,27 @@ def test_a_real_server_closes_slow_headers_cuts_chunked_bodies_and_logs_no_sessi
         started = time.monotonic()
         assert slow.recv(1024) == b"" and time.monotonic() - started < 5
         slow.close()
+        # a body that trickles in: 408 after the timeout
+        trickle = socket.create_connection(("127.0.0.1", port))
+        trickle.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                        b"Content-Length: 100\r\n\r\n{\"message\"")  # fmt: skip
+        trickle.settimeout(10)
+        assert trickle.recv(1024).startswith(b"HTTP/1.1 408")
+        trickle.close()
+        # headers that never end: 431 at 64 KB
+        bloat = socket.create_connection(("127.0.0.1", port))
+        with contextlib.suppress(OSError):
+            bloat.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Pad: " + b"a" * 200_000)
+        bloat.settimeout(10)
+        assert bloat.recv(1024).startswith(b"HTTP/1.1 431")
+        bloat.close()
+        # one address holds at most FAQBOT_HTTP_CONNECTIONS_PER_ADDRESS connections
+        many = [socket.create_connection(("127.0.0.1", port)) for _ in range(45)]
+        time.sleep(0.3)
+        closed, _, _ = select.select(many, [], [], 0.3)
+        assert len(closed) == 5 and all(c.recv(1) == b"" for c in closed)
+        for c in many:
+            c.close()
         # a chunked body without Content-Length: 413 long before 20 MB are sent
         body = socket.create_connection(("127.0.0.1", port))
         body.sendall(b"POST /api/chat HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
@@ -328,8 +352,13 @@ def test_a_real_server_closes_slow_headers_cuts_chunked_bodies_and_logs_no_sessi
         with connect(f"ws://127.0.0.1:{port}/ws/chat?session_id=SECRET-SESSION-ID-123") as ws:
             json.loads(ws.recv())
         urllib.request.urlopen(f"http://127.0.0.1:{port}/faq?session_id=SECRET-SESSION-ID-456").read()
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz?session_id=SECRET-SESSION-ID-789").read()
+        with contextlib.suppress(urllib.error.HTTPError):  # 401: the path is logged all the same
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/api/agent/conversations/SECRET-CONVERSATION-ID")
     finally:
         proc.terminate()
         proc.wait(timeout=20)
     logged = log_file.read_text()
     assert "/ws/chat" in logged and "SECRET-SESSION-ID" not in logged and "session_id=[redacted]" in logged
+    assert "SECRET-CONVERSATION-ID" not in logged and "/api/agent/conversations/[redacted]" in logged
+    assert '"GET /healthz?session_id=[redacted] HTTP/1.1" 200' in logged and "Logging error" not in logged

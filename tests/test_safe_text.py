@@ -33,9 +33,14 @@ def test_terminal_text_shows_control_characters_instead_of_obeying_them(raw: str
     assert for_terminal(raw) == shown
 
 
-@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\r=1"])
+@pytest.mark.parametrize("cell", ["=1+1", "+1", "-1", "@SUM(A1)", "\t=1", "\n=1"])
 def test_csv_cells_that_would_run_as_formulas_get_a_quote(cell: str) -> None:
     assert for_csv(cell) == "'" + cell
+
+
+def test_csv_cells_show_control_characters_instead_of_carrying_them() -> None:
+    assert for_csv("\r=1") == "\\r=1" and for_csv("\x1b[31mred") == "\\x1b[31mred"
+    assert for_csv("\u202e反转") == "\\u202e反转"
 
 
 def test_other_csv_cells_are_unchanged() -> None:

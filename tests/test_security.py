@@ -253,20 +253,27 @@ def test_login_form_fields_are_capped(client: TestClient) -> None:
     assert r.status_code == 400 and r.json()["code"] == "invalid_request"
 
 
-def _login_attempt(c: TestClient, username: str, password: str) -> Any:
-    page = c.get("/agent")
+def _login_attempt(c: TestClient, username: str, password: str, headers: dict[str, str] | None = None) -> Any:
+    page = c.get("/agent", headers=headers)
     token = page.text.split('name="csrf" value="')[1].split('"')[0]
     return c.post("/agent/login", data={"username": username, "password": password, "csrf": token},
-                  follow_redirects=False)  # fmt: skip
+                  headers=headers, follow_redirects=False)  # fmt: skip
 
 
 def test_login_backs_off_per_account_and_per_address(app_settings: Settings) -> None:
-    with _client(app_settings, login_failures_per_account="3/minute", login_limits_per_address="1000/minute") as c:
-        codes = [_login_attempt(c, "agent", f"wrong-{k}").status_code for k in range(5)]
+    with _client(app_settings, login_failures_per_address="3/minute", login_failures_per_account="5/minute",
+                 login_limits_per_address="1000/minute", trusted_proxies=["testclient"]) as c:  # fmt: skip
+        guesser = {"x-forwarded-for": "203.0.113.9"}
+        codes = [_login_attempt(c, "agent", f"wrong-{k}", guesser).status_code for k in range(5)]
         assert codes == [401, 401, 401, 429, 429]
-        locked = _login_attempt(c, "agent", PASSWORD)  # even the right password waits for the window
+        locked = _login_attempt(c, "agent", PASSWORD, guesser)  # even the right password waits for the window
         assert locked.status_code == 429 and int(locked.headers["retry-after"]) > 0 and "稍后" in locked.text
-        assert _login_attempt(c, "admin", ADMIN).status_code == 303  # another account is not locked out
+        assert _login_attempt(c, "admin", ADMIN, guesser).status_code == 303  # another account is not locked out
+        owner = {"x-forwarded-for": "198.51.100.7"}
+        assert _login_attempt(c, "agent", PASSWORD, owner).status_code == 303  # nor the owner, elsewhere
+        for k in range(2):  # a distributed attack: failures from many addresses add up per account
+            _login_attempt(c, "agent", "wrong", {"x-forwarded-for": f"192.0.2.{k}"})
+        assert _login_attempt(c, "agent", PASSWORD, owner).status_code == 429
     with _client(app_settings, login_limits_per_address="4/minute") as c:
         codes = [_login_attempt(c, f"user{k}", "wrong").status_code for k in range(6)]
         assert codes == [401, 401, 401, 401, 429, 429]
@@ -341,6 +348,8 @@ def test_limits_are_keyed_on_the_address_not_on_ids_the_client_chooses(app_setti
         fresh = [c.post("/api/chat", json={"message": "你好", "session_id": f"made-up-{k}"}).status_code
                  for k in range(5)]  # fmt: skip
         assert fresh == [200, 200, 200, 429, 429]  # an unknown session_id is no fresh budget
+        forged = c.post("/api/chat", json={"message": "你好"}, headers={"x-forwarded-for": "192.0.2.77"})
+        assert forged.status_code == 429  # nor a forged X-Forwarded-For: no proxy is trusted
         store = c.app.state.store  # type: ignore[attr-defined]
         before = store.queue_size(), _conversation_count(store)
         for _ in range(6):  # bare connects store nothing
@@ -414,6 +423,7 @@ def test_api_docs_are_off_in_production_and_offline_in_development(app_settings:
             "admin_password": SecretStr("q" * 16)}  # fmt: skip
     with _client(app_settings, **prod) as c:
         assert c.get("/docs").status_code == 404 and c.get("/redoc").status_code == 404
+        assert c.get("/openapi.json").status_code == 404
 
 
 # ---------------------------------------------------------------------- attack probe: hostile input
@@ -472,3 +482,12 @@ def test_out_of_range_dates_in_a_message_get_a_clear_reply_everywhere(roomy: Tes
     detail = roomy.get(f"/api/agent/conversations/{reply['session_id']}")
     assert detail.status_code == 200 and detail.json()["messages"]
     assert roomy.get("/api/agent/suggest", params={"q": "3000000天前买的SaaS能退吗"}).status_code == 200
+
+
+def test_faq_searches_are_limited_per_address(app_settings: Settings) -> None:
+    with _client(app_settings, searches_per_minute_per_address=3) as c:
+        codes = [c.get("/api/faq", params={"q": f"发票 {k}"}).status_code for k in range(5)]
+        assert codes == [200, 200, 200, 429, 429]
+        assert c.get("/api/faq").status_code == 200  # the list itself costs nothing and stays open
+        page = c.get("/faq", params={"q": "镜像"})
+        assert page.status_code == 200 and "搜索太频繁" in page.text

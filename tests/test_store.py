@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
 
 import pytest
@@ -59,3 +60,24 @@ def test_queue_lists_conversations_that_need_a_person(tmp_path: Path) -> None:
     store.set_handoff("asked", "requested", reason="user_request")
     store.set_attention("flagged", "fallback")
     assert {c.id for c in store.queue()} == {"asked", "flagged"}
+
+
+def test_the_queue_ranks_requests_for_a_person_by_when_they_were_made(tmp_path: Path) -> None:
+    """A conversation the bot flagged long ago and that asks for a person later waits from its request: flagging
+    many conversations first cannot pre-age a flood of hand-over requests ahead of a real one."""
+    store = ConversationStore(tmp_path / "age.sqlite3")
+    for cid in ("attacker", "real", "flag-only"):
+        store.record_turn(cid, "q", "a", kind="fallback", score=0.0, latency_ms=None, reply={}, state={})
+    steps = [
+        lambda: store.set_attention("attacker", "fallback"),  # flagged first: the oldest wait
+        lambda: store.set_attention("flag-only", "fallback"),
+        lambda: store.set_handoff("real", "requested", reason="user_request"),
+        lambda: store.set_handoff("attacker", "requested", reason="user_request"),  # after the real user
+    ]
+    for step in steps:
+        step()
+        time.sleep(0.005)  # timestamps have millisecond resolution
+    assert [c.id for c in store.queue()] == ["real", "attacker", "flag-only"]
+    assert store.queue_size() == 3 and [c.id for c in store.queue(offset=1, limit=1)] == ["attacker"]
+    store.set_handoff("real", "bot", reason="handed_back")
+    assert [c.id for c in store.queue()] == ["attacker", "flag-only"]

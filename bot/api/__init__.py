@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.middleware.sessions import SessionMiddleware
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from bot.api import admin, agent, chat, faq, feedback, health, pages
 from bot.api.docs import install_docs
@@ -47,15 +48,20 @@ def public_problem(exc: Exception) -> str:
 
 
 class _RedactSessionIds(logging.Filter):
-    """Conversation ids are bearer tokens: the widget's socket URL (…/ws/chat?session_id=…) must not put them in
-    the access log."""
+    """Conversation ids are bearer tokens: neither the widget's socket URL (…/ws/chat?session_id=…) nor the
+    console's API paths (/api/agent/conversations/<id>) may put them in the log. The record's arguments are
+    redacted one by one, so uvicorn's own formatters still get the tuple they expect."""
 
-    PATTERN = re.compile(r"(session_id=)[^&\s\"']+")
+    PATTERN = re.compile(r"(session_id=|/api/agent/conversations/)[^&/?\s\"']+")
+
+    def _redact(self, value: object) -> object:
+        return self.PATTERN.sub(r"\1[redacted]", value) if isinstance(value, str) else value
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if "session_id=" in message:
-            record.msg, record.args = self.PATTERN.sub(r"\1[redacted]", message), None
+        if isinstance(record.args, tuple):
+            record.args = tuple(self._redact(a) for a in record.args)
+        elif isinstance(record.msg, str):
+            record.msg = self._redact(record.msg)
         return True
 
 
@@ -124,6 +130,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,  # self-hosted below (bot/api/docs.py), or not at all in production
         redoc_url=None,
+        openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
     app.state.store = store
@@ -146,6 +153,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         allow_methods=["GET", "POST"],
         allow_headers=["content-type"],
     )
+    if settings.trusted_proxies:  # outermost: every limit sees the client the trusted proxy forwarded
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     for module in (chat, faq, feedback, health, pages, agent, admin):
         app.include_router(module.router)
     install_docs(app, enabled=settings.docs_enabled)

@@ -86,7 +86,7 @@ async def login(request: Request, auth: AuthDep) -> Response:
         raise ApiError(403, "csrf", "登录表单已过期，请刷新页面后重试。")
     username = form.username.strip().lower()
     try:
-        guards.check_login_account(username)
+        guards.check_login_account(username, address)
         account = await auth.authenticate(username, form.password)
     except RateLimited as exc:
         return _login_page(request, f"{exc.message}（约 {exc.retry_after} 秒后）", 429,
@@ -94,9 +94,9 @@ async def login(request: Request, auth: AuthDep) -> Response:
     except LoginBusy:
         return _login_page(request, "登录请求太多，请稍后再试。", 503, {"Retry-After": "2"}, username)
     if account is None:
-        guards.login_failed(username)
+        guards.login_failed(username, address)
         return _login_page(request, "账号或密码不正确", 401, None, username)
-    guards.login_succeeded(username)
+    guards.login_succeeded(username, address)
     token = await asyncio.to_thread(auth.start_session, account, address)
     request.session.clear()
     request.session["sid"] = token

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel
+from starlette.requests import HTTPConnection
 
 from bot.api.deps import EngineDep, ServiceDep
 from bot.api.errors import ApiError
+from bot.api.guards import Guards, client_address
+from bot.conversations import ChatService
 from bot.knowledge import FaqEntry
 from bot.render import markdown_to_html
 
@@ -34,12 +37,24 @@ class FaqList(BaseModel):
     items: list[FaqSummary]
 
 
+async def search(
+    conn: HTTPConnection, service: ChatService, q: str, limit: int, at_least_one: bool = False
+) -> list[FaqEntry]:
+    """A search runs the encoder on the engine's thread: limited per address like chat messages."""
+    guards: Guards = conn.app.state.guards
+    address = client_address(conn)
+    guards.check_search(address)
+    with guards.turn(address):
+        return await service.search(q, limit, at_least_one=at_least_one)
+
+
 def summary(e: FaqEntry) -> FaqSummary:
     return FaqSummary(id=e.id, category=e.category, audience=e.audience, question=e.question, updated=e.updated_date)
 
 
 @router.get("/api/faq", response_model=FaqList)
 async def list_faq(
+    request: Request,
     engine: EngineDep,
     service: ServiceDep,
     category: str | None = None,
@@ -49,7 +64,7 @@ async def list_faq(
 ) -> FaqList:
     entries = engine.kb.entries
     if q and q.strip():
-        entries = await service.search(q, limit, at_least_one=True)
+        entries = await search(request, service, q, limit, at_least_one=True)
     if category:
         entries = [e for e in entries if e.category == category]
     if audience:

@@ -9,6 +9,7 @@ without Content-Length is cut off at the limit too.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections import Counter
@@ -54,8 +55,10 @@ class Guards:
         self.address_message_rate = parse(f"{settings.messages_per_minute_per_address}/minute")
         self.new_conversation_rate = parse(f"{settings.conversations_per_minute_per_address}/minute")
         self.handoff_rate = parse(f"{settings.handoffs_per_hour_per_address}/hour")
+        self.search_rate = parse(f"{settings.searches_per_minute_per_address}/minute")
         self.login_rates = parse_many(settings.login_limits_per_address)
-        self.failure_rates = parse_many(settings.login_failures_per_account)
+        self.failure_rates = parse_many(settings.login_failures_per_address)  # one account from one address
+        self.account_failure_rates = parse_many(settings.login_failures_per_account)  # from everywhere
         self.max_sockets = settings.connections_per_ip
         self.sockets: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
@@ -86,6 +89,11 @@ class Guards:
                   f"新会话太多了：同一网络每分钟最多开始 {self.settings.conversations_per_minute_per_address} "
                   "个会话，请在已有的会话里继续提问。")  # fmt: skip
 
+    def check_search(self, address: str) -> None:
+        """A FAQ search costs an encoder run on the engine's thread, like a chat message."""
+        per_minute = self.settings.searches_per_minute_per_address
+        self._hit(self.search_rate, "search", address, f"搜索太频繁了：每分钟最多 {per_minute} 次，请稍后再试。")
+
     def allow_handoff(self, address: str) -> bool:
         """One more hand-over request from this address may enter the agents' queue."""
         return bool(self.limiter.hit(self.handoff_rate, "handoff", address))
@@ -114,20 +122,26 @@ class Guards:
             if not self.limiter.hit(limit, "login", address):
                 raise RateLimited("登录尝试次数过多，请稍后再试。", self._wait(limit, "login", address))
 
-    def check_login_account(self, username: str) -> None:
-        """Refuses while the account is backing off after failed logins."""
-        for limit in self.failure_rates:
-            if not self.limiter.test(limit, "login-failure", username):
-                wait = self._wait(limit, "login-failure", username)
-                raise RateLimited("这个账号登录失败次数过多，请稍后再试。", wait)
+    def _failure_limits(self, username: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
+        pair = ("login-failure", username, address)
+        return [(limit, pair) for limit in self.failure_rates] + [
+            (limit, ("login-failure-all", username)) for limit in self.account_failure_rates
+        ]
 
-    def login_failed(self, username: str) -> None:
-        for limit in self.failure_rates:
-            self.limiter.hit(limit, "login-failure", username)
+    def check_login_account(self, username: str, address: str) -> None:
+        """Refuses while this address backs off from this account after failed logins — or, under a distributed
+        attack, everyone does. One guesser cannot lock the account's owner out from elsewhere."""
+        for limit, keys in self._failure_limits(username, address):
+            if not self.limiter.test(limit, *keys):
+                raise RateLimited("这个账号登录失败次数过多，请稍后再试。", self._wait(limit, *keys))
 
-    def login_succeeded(self, username: str) -> None:
+    def login_failed(self, username: str, address: str) -> None:
+        for limit, keys in self._failure_limits(username, address):
+            self.limiter.hit(limit, *keys)
+
+    def login_succeeded(self, username: str, address: str) -> None:
         for limit in self.failure_rates:
-            self.limiter.clear(limit, "login-failure", username)
+            self.limiter.clear(limit, "login-failure", username, address)
 
     # ------------------------------------------------------------------ sockets
 
@@ -163,6 +177,7 @@ class HttpGuard:
     def __init__(self, app: ASGIApp, settings: Settings) -> None:
         self.app = app
         self.max_body = settings.max_body_bytes
+        self.timeout = settings.request_timeout_seconds
         self.headers = [
             (b"x-content-type-options", b"nosniff"),
             (b"referrer-policy", b"strict-origin-when-cross-origin"),
@@ -173,6 +188,10 @@ class HttpGuard:
     def _too_large(self) -> JSONResponse:
         body = error_body(413, "too_large", f"请求内容过大：最多 {self.max_body} 字节。")
         return JSONResponse(body, status_code=413, headers={"Connection": "close"})
+
+    def _too_slow(self) -> JSONResponse:
+        body = error_body(408, "timeout", f"请求内容发送太慢：须在 {self.timeout:g} 秒内发完。")
+        return JSONResponse(body, status_code=408, headers={"Connection": "close"})
 
     async def _read_body(self, receive: Receive) -> list[Message] | None:
         """The whole body, as the messages it came in; None once it passes the limit (the rest is not read)."""
@@ -198,7 +217,12 @@ class HttpGuard:
             await self._too_large()(scope, receive, send)
             return
         if length not in (None, b"0") or b"transfer-encoding" in headers:
-            body = await self._read_body(receive)
+            try:  # a body that trickles in would hold the connection (and its buffer) for good
+                async with asyncio.timeout(self.timeout):
+                    body = await self._read_body(receive)
+            except TimeoutError:
+                await self._too_slow()(scope, receive, send)
+                return
             if body is None:
                 await self._too_large()(scope, receive, send)
                 return

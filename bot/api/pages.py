@@ -9,6 +9,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from bot.api.deps import EngineDep, ServiceDep, SettingsDep
 from bot.api.errors import ApiError
+from bot.api.faq import search
+from bot.api.guards import RateLimited
 from bot.render import markdown_to_html
 
 router = APIRouter(include_in_schema=False)
@@ -41,11 +43,16 @@ def widget_js(settings: SettingsDep) -> Response:
 async def faq_index(request: Request, engine: EngineDep, service: ServiceDep, q: str | None = None) -> HTMLResponse:
     by_category: dict[str, list[object]] = defaultdict(list)
     entries = engine.kb.entries
+    notice = None
     if q and q.strip():
-        entries = await service.search(q[:200], 10)
+        try:
+            entries = await search(request, service, q[:200], 10)
+        except RateLimited as exc:
+            notice = exc.message
     for e in entries:
         by_category[e.category].append(e)
-    return _page(request, "faq_index.html", by_category=dict(by_category), q=q or "", total=len(entries))
+    return _page(request, "faq_index.html", by_category=dict(by_category), q=q or "", total=len(entries),
+                 notice=notice)  # fmt: skip
 
 
 @router.get("/faq/{entry_id}", response_class=HTMLResponse)
