@@ -203,11 +203,13 @@ class ChatService:
         context: Context | dict[str, Any] | None = None,
         *,
         address: str = "unknown",
-        issued: bool = False,
+        new: bool = False,
     ) -> Reply:
-        """Answer one message and store the turn. ``conversation_id`` None or unknown starts a new conversation
-        with a fresh id — or with this very id when the server ``issued`` it (a socket's provisional id)."""
-        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, issued)
+        """Answer one message and store the turn. ``new``: the server chose ``conversation_id`` and knows it is not
+        stored yet (a socket's provisional id, a fresh POST) — it becomes the new conversation's id, unlooked-up.
+        Otherwise a ``conversation_id`` None or unknown starts a new conversation with a fresh id (an id a
+        client makes up is never adopted)."""
+        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, new)
         for frame in frames:
             await self.hub.to_agents(frame)
         return reply
@@ -218,15 +220,15 @@ class ChatService:
         text: Any,
         context: Context | dict[str, Any] | None,
         address: str,
-        issued: bool,
+        new: bool,
     ) -> tuple[Reply, list[dict[str, Any]]]:
         audience = context.audience if isinstance(context, Context) else (context or {}).get("audience")
         cid = conversation_id or new_id()
         with self._lock(cid):
-            conv = self.store.conversation(cid) if conversation_id else None
+            conv = self.store.conversation(cid) if conversation_id and not new else None
             if conv is None:  # a new conversation: stored with its first turn, in one transaction
                 stamp = now()
-                conv = Conversation(new_id() if conversation_id and not issued else cid, stamp, stamp,
+                conv = Conversation(new_id() if conversation_id and not new else cid, stamp, stamp,
                                     audience if isinstance(audience, str) else None, {}, "bot", None, None)  # fmt: skip
             user_text = (text if isinstance(text, str) else str(text))[: self.engine.settings.max_message_chars * 4]
             session = self._session(conv)

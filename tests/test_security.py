@@ -491,3 +491,14 @@ def test_faq_searches_are_limited_per_address(app_settings: Settings) -> None:
         assert c.get("/api/faq").status_code == 200  # the list itself costs nothing and stays open
         page = c.get("/faq", params={"q": "镜像"})
         assert page.status_code == 200 and "搜索太频繁" in page.text
+
+
+def test_an_address_over_its_budget_is_turned_away_before_its_request_is_read(app_settings: Settings) -> None:
+    with _client(app_settings, messages_per_minute_per_address=2) as c:
+        first = c.post("/api/chat", json={"message": "你好"}).json()
+        assert c.post("/api/chat", json={"message": "你好", "session_id": first["session_id"]}).status_code == 200
+        over = c.post("/api/chat", json={"message": "你好", "session_id": first["session_id"]})
+        assert over.status_code == 429 and int(over.headers["retry-after"]) > 0
+        broken = c.post("/api/chat", content=b"{not json", headers={"content-type": "application/json"})
+        assert broken.status_code == 429 and broken.json()["code"] == "rate_limited"  # refused unread
+        assert c.get("/api/faq").status_code == 200  # reading the FAQ stays open

@@ -138,7 +138,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.guards = Guards(settings)
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
     install_error_handlers(app)
-    install_http_guards(app, settings)
+    install_http_guards(app, settings, app.state.guards)
     app.add_middleware(
         SessionMiddleware,
         secret_key=auth.session_secret,

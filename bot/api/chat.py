@@ -49,13 +49,13 @@ async def chat(body: ChatRequest, request: Request, service: ServiceDep, setting
     guards: Guards = request.app.state.guards
     address = client_address(request)
     existing = await service.find(body.session_id)
-    if existing is None:  # an unknown session_id starts a new conversation, with an id of the server's choosing
-        guards.check_new_conversation(address)
     conversation_id = existing.id if existing is not None else new_id()
     guards.check_message(conversation_id, address)
+    if existing is None:  # an unknown session_id starts a new conversation, with an id of the server's choosing
+        guards.check_new_conversation(address)
     with guards.turn(address):
         reply = await service.user_message(conversation_id, body.message, body.context, address=address,
-                                           issued=existing is None)  # fmt: skip
+                                           new=existing is None)  # fmt: skip
     return JSONResponse(reply.model_dump(mode="json"))  # already a validated Reply: skip re-validation
 
 
@@ -126,13 +126,13 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 await ws.send_json(_error(*frame["error"]))
                 continue
             try:
+                guards.check_message(conversation_id, address)
                 if not stored:
                     guards.check_new_conversation(address)
-                guards.check_message(conversation_id, address)
                 await ws.send_json({"type": "typing"})
                 with guards.turn(address):
                     reply = await service.user_message(conversation_id, frame["text"], frame["context"],
-                                                       address=address, issued=True)  # fmt: skip
+                                                       address=address, new=not stored)  # fmt: skip
             except RateLimited as exc:
                 await ws.send_json(_error("rate_limited", exc.message))
                 continue

@@ -28,6 +28,7 @@ from bot.api.errors import ApiError, error_body
 from bot.settings import Settings
 
 CONSOLE_PATHS = ("/agent",)  # never framed by anyone
+PENALISED_PATHS = ("/api/chat", "/api/feedback")
 
 
 class RateLimited(ApiError):
@@ -63,26 +64,50 @@ class Guards:
         self.sockets: Counter[str] = Counter()
         self.in_flight: Counter[str] = Counter()
         self._lock = threading.Lock()
+        # addresses over their message budget, until when: their next messages are refused before any parsing
+        self.penalty: dict[str, tuple[float, str]] = {}
 
     def _wait(self, limit: RateLimitItem, *keys: str) -> int:
         """Seconds until ``limit`` admits another hit for ``keys``."""
         stats = self.limiter.get_window_stats(limit, *keys)
         return int(stats.reset_time - time.time()) + 1
 
-    def _hit(self, limit: RateLimitItem, namespace: str, key: str, message: str) -> None:
+    def _hit(self, limit: RateLimitItem, namespace: str, key: str, message: str, address: str | None = None) -> None:
         if not self.limiter.hit(limit, namespace, key):
-            raise RateLimited(message, self._wait(limit, namespace, key))
+            wait = self._wait(limit, namespace, key)
+            if address is not None:
+                self._penalise(address, wait, message)
+            raise RateLimited(message, wait)
+
+    def _penalise(self, address: str, seconds: int, message: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            if len(self.penalty) > 10_000:  # bounded: expired entries go first
+                self.penalty = {a: p for a, p in self.penalty.items() if p[0] > now}
+            self.penalty[address] = (now + min(seconds, 60), message)
+
+    def penalised(self, address: str) -> tuple[int, str] | None:
+        """(seconds left, why) while ``address`` is over a per-address budget, else None."""
+        entry = self.penalty.get(address)
+        if entry is None:
+            return None
+        left = entry[0] - time.monotonic()
+        if left <= 0:
+            self.penalty.pop(address, None)
+            return None
+        return int(left) + 1, entry[1]
 
     # ------------------------------------------------------------------ chat
 
     def check_message(self, conversation_id: str, address: str) -> None:
-        """One more message from this conversation and this address, or :class:`RateLimited`."""
+        """One more message from this conversation and this address, or :class:`RateLimited`. An address over its
+        budget is refused at the door (HttpGuard) until the budget frees up."""
         s = self.settings
         self._hit(self.message_rate, "message", conversation_id,
                   f"发送太频繁了：每个会话每分钟最多 {s.messages_per_minute} 条消息，请稍后再试。")  # fmt: skip
         per_address = s.messages_per_minute_per_address
         self._hit(self.address_message_rate, "message-address", address,
-                  f"发送太频繁了：同一网络每分钟最多 {per_address} 条消息，请稍后再试。")  # fmt: skip
+                  f"发送太频繁了：同一网络每分钟最多 {per_address} 条消息，请稍后再试。", address)  # fmt: skip
 
     def check_new_conversation(self, address: str) -> None:
         self._hit(self.new_conversation_rate, "conversation", address,
@@ -92,7 +117,9 @@ class Guards:
     def check_search(self, address: str) -> None:
         """A FAQ search costs an encoder run on the engine's thread, like a chat message."""
         per_minute = self.settings.searches_per_minute_per_address
-        self._hit(self.search_rate, "search", address, f"搜索太频繁了：每分钟最多 {per_minute} 次，请稍后再试。")
+        self._hit(
+            self.search_rate, "search", address, f"搜索太频繁了：每分钟最多 {per_minute} 次，请稍后再试。", address
+        )
 
     def allow_handoff(self, address: str) -> bool:
         """One more hand-over request from this address may enter the agents' queue."""
@@ -174,8 +201,9 @@ class HttpGuard:
     with 413 — counting the bytes as they arrive, so a chunked body or a lying Content-Length is cut off at the
     limit instead of being read whole — and adds the security headers."""
 
-    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+    def __init__(self, app: ASGIApp, settings: Settings, guards: Guards) -> None:
         self.app = app
+        self.guards = guards
         self.max_body = settings.max_body_bytes
         self.timeout = settings.request_timeout_seconds
         self.headers = [
@@ -211,6 +239,14 @@ class HttpGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        if scope["method"] == "POST" and scope["path"] in PENALISED_PATHS and scope.get("client"):
+            penalty = self.guards.penalised(scope["client"][0])
+            if penalty is not None:  # an address already over its budget is refused before anything is parsed
+                seconds, why = penalty
+                refused = JSONResponse(error_body(429, "rate_limited", why), status_code=429,
+                                       headers={"Retry-After": str(seconds)})  # fmt: skip
+                await refused(scope, receive, send)
+                return
         headers = dict(scope["headers"])
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > self.max_body):
@@ -250,5 +286,5 @@ class HttpGuard:
         await self.app(scope, receive, send_with_headers)
 
 
-def install_http_guards(app: FastAPI, settings: Settings) -> None:
-    app.add_middleware(HttpGuard, settings=settings)
+def install_http_guards(app: FastAPI, settings: Settings, guards: Guards) -> None:
+    app.add_middleware(HttpGuard, settings=settings, guards=guards)
