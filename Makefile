@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 
-.PHONY: install install-dev browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load fuzz eval clean
+.PHONY: install install-dev browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load bench-abuse fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -78,6 +78,9 @@ bench-api: install
 
 bench-load: install
 	$(BIN)/python bench/bench_load.py
+
+bench-abuse: install
+	$(BIN)/python bench/bench_abuse.py
 
 # A long fuzzing run (make test runs the same tests with 15 examples per API operation).
 fuzz: install-dev
