@@ -179,7 +179,7 @@ def _load_trimmed(directory: Path):  # type: ignore[no-untyped-def]
 
     path = trimmed_jieba_dictionary(directory)
     if not _intact(path):
-        log.warning("the jieba dictionary %s is damaged; writing it again", path)
+        log.warning("the jieba dictionary %s is damaged or has no checksum; writing it again", path)
         path.unlink(missing_ok=True)
         path = trimmed_jieba_dictionary(directory)
     tok = jieba.Tokenizer(str(path))

@@ -77,13 +77,23 @@ def guarded_protocol(
             self._disarm()
             super().on_headers_complete()
 
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
+        def _release(self) -> None:
             if self._peer is not None:
                 open_per_address[self._peer] -= 1
                 if open_per_address[self._peer] <= 0:
                     del open_per_address[self._peer]
                 self._peer = None
+
+        def handle_websocket_upgrade(self) -> None:
+            # the connection now belongs to the WebSocket protocol (this one hears no connection_lost): it leaves
+            # this count here, and the app's per-address socket limit (FAQBOT_CONNECTIONS_PER_IP) takes over
+            self._disarm()
+            self._release()
+            super().handle_websocket_upgrade()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            self._release()
             super().connection_lost(exc)
 
     return GuardedProtocol
