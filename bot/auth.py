@@ -21,8 +21,9 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import LoginBusy, StoreError
 from bot.settings import Settings
-from bot.store import Account, ConversationStore, StoreError
+from bot.store import Account, ConversationStore
 
 log = logging.getLogger(__name__)
 SECRET_KEY = "session_secret"
@@ -50,10 +51,6 @@ def password_hasher() -> PasswordHasher:
     """argon2id with OWASP's second recommended setting (19 MiB, 2 passes, 1 lane): a login stays fast and
     a burst of attempts cannot take the memory that argon2-cffi's 64 MiB default would."""
     return PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-
-
-class LoginBusy(Exception):
-    """Too many password checks are queued already; try again in a moment."""
 
 
 class AgentAuth:

@@ -8,27 +8,22 @@ import os
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
-from rich.markdown import Markdown
 from rich.markup import escape
-from rich.panel import Panel
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
-from bot.encoders import EncoderError
-from bot.evaluation import EvalFileError, evaluate, read_cases
-from bot.index import IndexError_
-from bot.knowledge import KnowledgeError
-from bot.orders import OrderError
-from bot.reply import Context, Reply, Session
-from bot.rules import RulesError
+from bot.errors import FaqbotError, first_error
 from bot.safe_text import for_terminal
-from bot.settings import Settings
+
+if TYPE_CHECKING:  # the CLI names these types; importing them is what each command does, not `faqbot --help`
+    from rich.progress import Progress
+
+    from bot.engine import AnswerEngine
+    from bot.reply import Reply
+    from bot.settings import Settings
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="腾讯云云市场 FAQ 机器人 (offline).")
 console = Console()
@@ -42,6 +37,10 @@ IndexDirOpt = Annotated[Path | None, typer.Option("--index-dir", help="Directory
 
 
 def _settings(encoder: str | None, model: str | None, index_dir: Path | None) -> Settings:
+    from pydantic import ValidationError
+
+    from bot.settings import Settings
+
     overrides: dict[str, Any] = {}
     if encoder:
         overrides["encoder"] = encoder
@@ -52,17 +51,20 @@ def _settings(encoder: str | None, model: str | None, index_dir: Path | None) ->
     try:
         return Settings(**overrides)
     except ValidationError as exc:
-        _fail(f"invalid setting: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}")
+        _fail(f"invalid setting: {first_error(exc.errors())}")
         raise  # unreachable
 
 
 def _base_context(audience: str | None, today: str | None) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from bot.reply import Context
+
     ctx = {k: v for k, v in {"audience": audience, "today": today}.items() if v}
     try:
         Context.model_validate(ctx)
     except ValidationError as exc:
-        first = exc.errors()[0]
-        _fail(f"--{first['loc'][0]}: {first['msg']}")
+        _fail(f"--{first_error(exc.errors())}")
     return ctx
 
 
@@ -72,6 +74,8 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _progress_bar() -> tuple[Progress, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
     bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
     task = bar.add_task("构建索引", total=6)
 
@@ -81,17 +85,14 @@ def _progress_bar() -> tuple[Progress, Any]:
     return bar, report
 
 
-def _engine(settings: Settings, quiet: bool = False):  # type: ignore[no-untyped-def]
+def _engine(settings: Settings) -> AnswerEngine:
     from bot.engine import AnswerEngine
 
     bar, report = _progress_bar()
-    try:
-        with bar:
-            engine = AnswerEngine.from_settings(settings, progress=report)
-        engine.warm_up()
-        return engine
-    except (KnowledgeError, IndexError_, EncoderError, RulesError, OrderError) as exc:
-        _fail(str(exc))
+    with bar:
+        engine = AnswerEngine.from_settings(settings, progress=report)
+    engine.warm_up()
+    return engine
 
 
 @app.command()
@@ -109,23 +110,19 @@ def build(
 
     settings = _settings(encoder, model, index_dir)
     started = time.perf_counter()
-    try:
-        kb = load_knowledge(settings.knowledge_dir)
-        enc = make_encoder(settings)
-        bar, report = _progress_bar()
-        with bar:
-            built = build_index(
-                kb,
-                enc,
-                Normalizer.for_knowledge(kb, settings.index_dir),
-                settings.index_dir,
-                settings.index_type,
-                report,
-                use_cache=not fresh,
-            )
-    except (KnowledgeError, IndexError_, EncoderError) as exc:
-        _fail(str(exc))
-        return
+    kb = load_knowledge(settings.knowledge_dir)
+    enc = make_encoder(settings)
+    bar, report = _progress_bar()
+    with bar:
+        built = build_index(
+            kb,
+            enc,
+            Normalizer.for_knowledge(kb, settings.index_dir),
+            settings.index_dir,
+            settings.index_type,
+            report,
+            use_cache=not fresh,
+        )
     m = built.manifest
     console.print(
         f"索引已构建：{m['entries']} 条 FAQ，{m['vectors']} 个向量，编码器 {m['encoder']}，"
@@ -183,6 +180,8 @@ def ask(
     base_ctx = _base_context(audience, today)
     items = _read_batch(batch) if batch is not None else [(question or "", {}, None)]
     engine = _engine(settings)
+    from bot.reply import Session
+
     sessions: dict[str, Session] = {}
     for q, ctx, session_id in items:
         session = sessions.setdefault(session_id, Session()) if session_id is not None else Session()
@@ -196,6 +195,9 @@ def ask(
 
 
 def _show(reply: Reply) -> None:
+    from rich.markdown import Markdown
+    from rich.panel import Panel
+
     source = ""
     if reply.rule:
         source = escape("依据：" + "、".join(f"「{c['question']}」" for c in reply.rule["cites"]))
@@ -220,6 +222,8 @@ def chat(
     settings = _settings(encoder, model, index_dir)
     ctx = _base_context(audience, today)
     engine = _engine(settings)
+    from bot.reply import Session
+
     session = Session()
     console.print("[bold]腾讯云云市场智能客服[/]（输入问题后回车；输入数字选择建议问题；exit 退出）")
     last: Reply | None = None
@@ -260,11 +264,11 @@ def eval_(
     """Top-1/top-3/MRR, out-of-scope precision/recall, false fallbacks, per category, and the misses."""
     if not file.exists():
         _fail(f"{file}: no such file")
-    try:
-        cases = read_cases(file)
-    except EvalFileError as exc:
-        _fail(str(exc))
-        return
+    from rich.table import Table
+
+    from bot.evaluation import evaluate, read_cases
+
+    cases = read_cases(file)
     settings = _settings(encoder, model, index_dir)
     engine = _engine(settings)
     replies = [engine.answer(c.q, c.context) for c in cases]
@@ -308,19 +312,14 @@ def serve(
     os.environ.setdefault("GOMP_SPINCOUNT", "20000")
     import uvicorn
 
-    from bot.api import UnsafeSettings, create_app
+    from bot.api import create_app
     from bot.api.serving import return_large_blocks_to_the_system, uvicorn_options
-    from bot.store import StoreError
 
     return_large_blocks_to_the_system()
     settings = _settings(None, None, index_dir)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
-    try:
-        application = create_app(settings)
-    except (UnsafeSettings, StoreError) as exc:
-        _fail(str(exc))
-        return
+    application = create_app(settings)
     docs = ", API 文档 /docs" if settings.docs_enabled else ""
     err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent{docs})")
     uvicorn.run(application, **uvicorn_options(settings))
@@ -334,15 +333,13 @@ def report(
 ) -> None:
     """What to improve: fallbacks, clarifications, low-confidence answers and thumbs-down, grouped by
     similar question, with counts — the input for new alternate questions."""
+    from rich.table import Table
+
     from bot.reporting import group_questions, write_csv
-    from bot.store import ConversationStore, StoreError
+    from bot.store import ConversationStore
 
     settings = _settings(None, None, None)
-    try:
-        store = ConversationStore(settings.database_path, settings.database_url)
-    except StoreError as exc:
-        _fail(str(exc))
-        return
+    store = ConversationStore(settings.database_path, settings.database_url)
     rows = store.to_improve(low_score=settings.answer_threshold + 0.2)
     if not rows:
         console.print("没有需要改进的对话记录。")
@@ -386,7 +383,7 @@ def password(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.auth import BUILT_IN, password_hasher
-    from bot.store import ConversationStore, StoreError
+    from bot.store import ConversationStore
 
     settings = _settings(None, None, None)
     names = {b.username: b for b in BUILT_IN}
@@ -408,9 +405,18 @@ def password(
         existing = store.account(account)
         display = existing.display_name if existing else names[account].display_name
         store.save_account(account, display, account, password_hasher().hash(new))
-    except (StoreError, SQLAlchemyError) as exc:
+    except SQLAlchemyError as exc:
         _fail(f"cannot change the password: {exc}")
         return
     if generate:
         console.print(Text(f"{account} 的新密码（只显示这一次）：{new}"))
     console.print(Text(f"已修改 {account} 的密码；该账号所有已登录的会话已失效。"))
+
+
+def main() -> None:
+    """The `faqbot` command: every error the bot reports is one clear line and exit code 2, never a traceback."""
+    try:
+        app()
+    except FaqbotError as exc:
+        err.print(f"[bold red]错误[/]: {escape(for_terminal(exc.message))}")
+        raise SystemExit(2) from None

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
 from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, Candidate
+from bot.errors import ConversationNotFound
 from bot.knowledge import FaqEntry, KnowledgeBase
 from bot.messages import ServiceMessages, load_messages
 from bot.render import markdown_to_html, markdown_to_text
@@ -145,10 +146,6 @@ class RedisHub(Hub):
             self._task.cancel()
         await self._pubsub.aclose()
         await self.redis.aclose()
-
-
-class ConversationNotFound(LookupError):
-    pass
 
 
 USER_REQUEST = "user_request"
@@ -307,7 +304,7 @@ class ChatService:
     async def feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
         message = self.store.message(message_id)
         if message is None or message.role != "bot" or message.conversation_id != conversation_id:
-            raise ConversationNotFound(f"no bot message {message_id}")
+            raise ConversationNotFound(f"no bot reply with message_id {message_id}")
         fid = self.store.add_feedback(message_id, message.conversation_id, helpful, comment)
         if not helpful:
             self.store.set_attention(message.conversation_id, "thumbs_down")
@@ -339,7 +336,7 @@ class ChatService:
     def conversation(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
         conv = self.store.conversation(conversation_id)
         if conv is None:
-            raise ConversationNotFound(conversation_id)
+            raise ConversationNotFound(f"no conversation {conversation_id!r}")
         return conv, self.store.messages(conversation_id)
 
     async def suggestions(self, conversation_id: str) -> tuple[Message | None, list[AgentSuggestion]]:

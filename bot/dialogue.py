@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot import rules as R
+from bot.errors import RulesError, first_error
 from bot.knowledge import KnowledgeBase
 from bot.normalize import Normalizer
 from bot.orders import OrderInfo, OrderStore
@@ -104,10 +105,9 @@ def load_dialogue_words(path: Path) -> DialogueWords:
     try:
         return DialogueWords.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
-        raise R.RulesError(f"{path}: cannot read: {exc}") from exc
+        raise RulesError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise R.RulesError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        raise RulesError(f"{path}: {first_error(exc.errors())}") from exc
 
 
 @dataclass

@@ -19,11 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from bot.errors import EncoderError
 from bot.settings import Settings
-
-
-class EncoderError(RuntimeError):
-    """The encoder could not be loaded or run; the message says why."""
 
 
 @runtime_checkable

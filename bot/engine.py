@@ -20,10 +20,11 @@ import numpy as np
 from pydantic import BaseModel, ValidationError
 
 from bot.encoders import Encoder, make_encoder
+from bot.errors import first_error_parts
 from bot.gaps import Gaps, gap_reply, load_gaps
 from bot.index import (
     BuiltIndex,
-    IndexError_,
+    IndexUnusable,
     Progress,
     build_index,
     entry_evidence,
@@ -112,7 +113,7 @@ class AnswerEngine:
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
         if index.entry_ids != [e.id for e in kb.entries]:
-            raise IndexError_("the index was built from other knowledge files; run `faqbot build`")
+            raise IndexUnusable("the index was built from other knowledge files; run `faqbot build`")
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
         # Entries with the same answer are one answer to the user (the FAQ repeats itself).
         self._canonical = np.array([_same_answer_as(kb.entries, k) for k in range(len(kb.entries))], dtype=np.int64)
@@ -209,9 +210,8 @@ class AnswerEngine:
         try:
             ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         except ValidationError as exc:
-            first = exc.errors()[0]
-            where = ".".join(str(p) for p in first["loc"])
-            reply = self._polite(str(message)[:100], "bad_context", f"context 无效（{where}）：{first['msg']}")
+            where, what = first_error_parts(exc.errors())
+            reply = self._polite(str(message)[:100], "bad_context", f"context 无效（{where}）：{what}")
         else:
             reply = self._answer(message, ctx, session)
         reply.latency_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -395,10 +395,10 @@ def ensure_index(
         reason = stale_reason(read_manifest(settings.index_dir), expected)
         if reason is None:
             return load_index(settings.index_dir)
-    except IndexError_ as exc:
+    except IndexUnusable as exc:
         reason = str(exc)
     if not settings.allow_rebuild:
-        raise IndexError_(
+        raise IndexUnusable(
             f"the index in {settings.index_dir} cannot be used ({reason}) and FAQBOT_ALLOW_REBUILD is off; "
             "run `faqbot build`"
         )

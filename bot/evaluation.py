@@ -9,11 +9,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bot.errors import EvalFileError
 from bot.reply import Reply
-
-
-class EvalFileError(ValueError):
-    """An evaluation file line is malformed; the message names the line."""
 
 
 @dataclass

@@ -8,7 +8,8 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.errors import KnowledgeError, first_error
+from bot.knowledge import KnowledgeBase
 from bot.reply import Reply, Suggestion
 from bot.slots import find_any
 
@@ -62,8 +63,7 @@ def load_gaps(knowledge_dir: Path, entry_ids: set[str]) -> Gaps:
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise KnowledgeError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        raise KnowledgeError(f"{path}: {first_error(exc.errors())}") from exc
     for gap in gaps.gaps:
         unknown = [r for r in gap.related if r not in entry_ids]
         if unknown:

@@ -9,7 +9,7 @@ Artifacts:
 * ``manifest.json`` — encoder id, dimension, knowledge content hash, build time, versions.
 
 A missing or stale index is rebuilt (if ``allow_rebuild``) or refused with a
-clear message; a corrupt one raises :class:`IndexError_` with the file named.
+clear message; a corrupt one raises :class:`IndexUnusable` with the file named.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from bot.encoders import Encoder
+from bot.errors import IndexUnusable
 from bot.knowledge import KnowledgeBase
 from bot.normalize import Normalizer
 from bot.retrieval import (
@@ -49,10 +50,6 @@ log = logging.getLogger(__name__)
 FORMAT_VERSION = 1
 CV_FOLDS = 3
 Progress = Callable[[str, int, int], None]
-
-
-class IndexError_(RuntimeError):
-    """The index is missing, stale (and rebuilds are off) or corrupt; the message says which file."""
 
 
 def _versions() -> dict[str, str]:
@@ -422,9 +419,9 @@ def read_manifest(index_dir: Path) -> dict[str, Any] | None:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexError_(f"{path}: corrupt manifest ({exc}); run `faqbot build` to rebuild") from exc
+        raise IndexUnusable(f"{path}: corrupt manifest ({exc}); run `faqbot build` to rebuild") from exc
     if not isinstance(data, dict):
-        raise IndexError_(f"{path}: corrupt manifest (not an object); run `faqbot build` to rebuild")
+        raise IndexUnusable(f"{path}: corrupt manifest (not an object); run `faqbot build` to rebuild")
     return data
 
 
@@ -444,7 +441,7 @@ def load_index(index_dir: Path) -> BuiltIndex:
 
     manifest = read_manifest(index_dir)
     if manifest is None:
-        raise IndexError_(f"{index_dir}: no index; run `faqbot build`")
+        raise IndexUnusable(f"{index_dir}: no index; run `faqbot build`")
     current = ""
     try:
         current = "vectors.faiss"
@@ -463,12 +460,12 @@ def load_index(index_dir: Path) -> BuiltIndex:
         )
         vec_entry, vec_kind = arrays["vec_entry"], arrays["vec_kind"]
     except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/KeyError/zipfile errors
-        raise IndexError_(
+        raise IndexUnusable(
             f"{index_dir / current}: corrupt or unreadable index file ({type(exc).__name__}: {exc}); "
             "run `faqbot build` to rebuild"
         ) from exc
     if faiss_index.ntotal != len(vec_entry):
-        raise IndexError_(f"{index_dir}: vectors.faiss and arrays.npz disagree; run `faqbot build`")
+        raise IndexUnusable(f"{index_dir}: vectors.faiss and arrays.npz disagree; run `faqbot build`")
     return BuiltIndex(
         faiss_index,
         vec_entry,

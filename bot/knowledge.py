@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from bot.errors import KnowledgeError
+
 Audience = Literal["buyer", "provider", "both"]
 AUDIENCES: tuple[str, ...] = ("buyer", "provider", "both")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
@@ -22,10 +24,6 @@ MIN_ALTERNATES, MAX_ALTERNATES = 3, 8
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster than the pure-Python one).
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class KnowledgeError(ValueError):
-    """The knowledge files are invalid; the message names file and entry."""
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, PrivateAttr, ValidationError
 
-from bot.knowledge import KnowledgeError
+from bot.errors import KnowledgeError, first_error
 
 _NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
 _BARE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{5,}")
@@ -56,5 +56,4 @@ def load_messages(knowledge_dir: Path) -> ServiceMessages:
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise KnowledgeError(f"{path}: {'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        raise KnowledgeError(f"{path}: {first_error(exc.errors())}") from exc

@@ -14,13 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import OrderError, first_error
 from bot.slots import EARLIEST_DATE, LATEST_DATE
 from bot.store import database_url, dialect_insert, make_engine, metadata, orders
 from bot.workdays import SHANGHAI
-
-
-class OrderError(Exception):
-    """The order store or the demo file cannot be used; the message says why."""
 
 
 class OrderInfo(BaseModel):
@@ -135,7 +132,7 @@ def read_demo_orders(path: Path) -> list[OrderInfo]:
         try:
             order = OrderInfo.model_validate(item)
         except ValidationError as exc:
-            raise OrderError(f"{path}: order #{n}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from exc
+            raise OrderError(f"{path}: order #{n}: {first_error(exc.errors())}") from exc
         if not order.id or not order.product_type or order.purchased_on is None:
             raise OrderError(f"{path}: order #{n}: id, product_type and purchased_on are required")
         out.append(order)

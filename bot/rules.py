@@ -15,14 +15,11 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError, model_validator
 
+from bot.errors import RulesError, first_error
 from bot.workdays import WorkCalendar
 
 DeliveryType = Literal["manual_service", "image", "api", "saas"]
 REFUND_DECISIONS = ("refund_in_window", "no_refund", "negotiate_with_provider", "full_refund_provider_fault")
-
-
-class RulesError(Exception):
-    """rules.yaml is missing or invalid; the message names the file and the field."""
 
 
 # ---------------------------------------------------------------------------------------------- facts
@@ -154,9 +151,7 @@ def load_rule_facts(path: Path) -> RuleFacts:
     except yaml.YAMLError as exc:
         raise RulesError(f"{path}: not valid YAML: {exc}") from exc
     except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise RulesError(f"{path}: {where}: {first['msg']}") from exc
+        raise RulesError(f"{path}: {first_error(exc.errors())}") from exc
 
 
 # ---------------------------------------------------------------------------------------------- outcome

@@ -49,6 +49,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.errors import DatabaseGone, StoreError
 from bot.safe_text import storable
 
 HandoffState = Literal["bot", "requested", "agent"]
@@ -164,14 +165,6 @@ def _v2(conn: Connection) -> None:
 
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
 MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
-
-
-class StoreError(Exception):
-    """The database cannot be opened or migrated; the message says which one and why."""
-
-
-class DatabaseGone(StoreError):
-    """The SQLite file was deleted or replaced while the server held it open: writes would vanish with it."""
 
 
 def now() -> str:

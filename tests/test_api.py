@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from pydantic import SecretStr
 from starlette.websockets import WebSocketDisconnect
 
-from bot.api import UnsafeSettings, create_app
+from bot.api import create_app
 from bot.engine import AnswerEngine
+from bot.errors import UnsafeSettings
 from bot.settings import Settings
 from bot.store import ConversationStore
 
@@ -89,7 +90,7 @@ def test_html_in_a_message_is_text(client: TestClient) -> None:
     ("method", "path", "body", "status", "code"),
     [
         ("get", "/api/faq/no-such-entry", None, 404, "not_found"),
-        ("get", "/no/such/page", None, 404, "not_found"),
+        ("get", "/api/no/such/route", None, 404, "not_found"),
         ("post", "/api/chat", {"message": 5}, 422, "invalid_request"),
         ("post", "/api/chat", {"session_id": "x"}, 422, "invalid_request"),
         ("post", "/api/chat", {"message": "hi", "context": {"today": "tomorrow"}}, 422, "invalid_request"),
@@ -108,6 +109,13 @@ def test_one_error_shape(
     data = r.json()
     assert set(data) == {"status", "code", "message"} and data["status"] == status and data["code"] == code
     assert data["message"]
+
+
+def test_pages_answer_errors_with_a_page(client: TestClient) -> None:
+    for path in ("/no/such/page", "/faq/no-such-entry"):
+        r = client.get(path)
+        assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
+        assert "没有找到这个页面" in r.text and "<html" in r.text
 
 
 def test_malformed_json_body_gets_the_error_shape(client: TestClient) -> None:

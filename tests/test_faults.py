@@ -128,7 +128,7 @@ def test_corrupt_index_degrades_with_a_clear_error(
     shutil.copytree(real_index_dir, broken)
     faiss_file = next(broken.glob("*.faiss"))
     faiss_file.write_bytes(b"not a faiss index" * 10)
-    _degraded(base.model_copy(update={"index_dir": broken}), caplog, INDEX_PROBLEM, "IndexError_")
+    _degraded(base.model_copy(update={"index_dir": broken}), caplog, INDEX_PROBLEM, "IndexUnusable")
 
 
 def test_an_encoder_that_cannot_load_degrades_with_a_clear_error(

@@ -10,7 +10,8 @@ import pytest
 
 from bot.encoders import HashEncoder
 from bot.engine import AnswerEngine, ensure_index
-from bot.index import IndexError_, build_index, load_index, read_manifest
+from bot.errors import IndexUnusable
+from bot.index import build_index, load_index, read_manifest
 from bot.knowledge import load_knowledge
 from bot.normalize import Normalizer
 from bot.settings import PROJECT_ROOT, Settings
@@ -56,7 +57,7 @@ def test_stale_index_is_refused_when_rebuilds_are_off(hash_index: Path, tmp_path
     manifest["knowledge_hash"] = "0000"
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     settings = Settings(index_dir=index_dir, encoder="hash", allow_rebuild=False)
-    with pytest.raises(IndexError_, match=r"knowledge_hash changed.*FAQBOT_ALLOW_REBUILD is off"):
+    with pytest.raises(IndexUnusable, match=r"knowledge_hash changed.*FAQBOT_ALLOW_REBUILD is off"):
         AnswerEngine.from_settings(settings)
 
 
@@ -76,7 +77,7 @@ def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -
 
 def test_missing_index_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "nothing", encoder="hash", allow_rebuild=False)
-    with pytest.raises(IndexError_, match="no index has been built yet"):
+    with pytest.raises(IndexUnusable, match="no index has been built yet"):
         AnswerEngine.from_settings(settings)
 
 
@@ -84,7 +85,7 @@ def test_missing_index_is_refused_with_a_clear_message(tmp_path: Path) -> None:
 def test_corrupt_file_gives_a_clear_error(hash_index: Path, tmp_path: Path, name: str) -> None:
     index_dir = _copy(hash_index, tmp_path)
     (index_dir / name).write_bytes(b"\x00garbage\xff" * 10)
-    with pytest.raises(IndexError_, match=rf"{name}.*corrupt.*faqbot build"):
+    with pytest.raises(IndexUnusable, match=rf"{name}.*corrupt.*faqbot build"):
         load_index(index_dir) if name != "manifest.json" else read_manifest(index_dir)
 
 

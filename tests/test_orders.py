@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.orders import OrderError, OrderInfo, OrderStore, read_demo_orders
+from bot.errors import OrderError
+from bot.orders import OrderInfo, OrderStore, read_demo_orders
 from bot.settings import PROJECT_ROOT
 
 DEMO = PROJECT_ROOT / "knowledge" / "demo_orders.yaml"

@@ -12,10 +12,11 @@ import pytest
 import yaml
 
 from bot.dialogue import RulesEngine
+from bot.errors import RulesError
 from bot.knowledge import load_knowledge, text_modulo_formatting
 from bot.normalize import Normalizer
 from bot.reply import Context, Session
-from bot.rules import RulesError, load_rule_facts
+from bot.rules import load_rule_facts
 from bot.settings import PROJECT_ROOT
 
 KNOWLEDGE = PROJECT_ROOT / "knowledge"

@@ -250,7 +250,7 @@ def test_login_form_fields_are_capped(client: TestClient) -> None:
     token = page.text.split('name="csrf" value="')[1].split('"')[0]
     fields = {f"f{k}": "x" for k in range(20)} | {"csrf": token, "username": "agent", "password": "nope"}
     r = client.post("/agent/login", files={k: (None, v) for k, v in fields.items()})  # multipart, 23 fields
-    assert r.status_code == 400 and r.json()["code"] == "invalid_request"
+    assert r.status_code == 400 and "Too many fields" in r.text  # the login form answers with a page
 
 
 def _login_attempt(c: TestClient, username: str, password: str, headers: dict[str, str] | None = None) -> Any:

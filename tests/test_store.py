@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import MIGRATIONS, ConversationStore, StoreError
+from bot.errors import StoreError
+from bot.store import MIGRATIONS, ConversationStore
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal(tmp_path: Path) -> None:

@@ -24,18 +24,15 @@ from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
 from bot.conversations import ChatService, EngineWorker, Hub, RedisHub
+from bot.errors import EncoderError, IndexUnusable, SetupError, UnsafeSettings
 from bot.settings import Settings
 from bot.store import ConversationStore
 
 log = logging.getLogger(__name__)
 
 
-class UnsafeSettings(RuntimeError):
-    """FAQBOT_ENV=production without the secrets and origins it needs."""
-
-
 PUBLIC_PROBLEMS = {  # what /readyz tells anyone; the log has the details (file paths included)
-    "IndexError_": "the search index cannot be used",
+    "IndexUnusable": "the search index cannot be used",
     "EncoderError": "the sentence encoder cannot be loaded",
     "KnowledgeError": "the knowledge files are invalid",
     "RulesError": "the rules data is invalid",
@@ -82,12 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from bot.encoders import EncoderError
         from bot.engine import AnswerEngine
-        from bot.index import IndexError_
-        from bot.knowledge import KnowledgeError
-        from bot.orders import OrderError
-        from bot.rules import RulesError
 
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
         gate = app.state.guards.allow_handoff
@@ -97,18 +89,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             engine = await worker.run(AnswerEngine.from_settings, settings)
             await worker.run(engine.warm_up)
-        except (IndexError_, EncoderError, KnowledgeError, RulesError, OrderError) as exc:
+        except SetupError as exc:
             # Degrade instead of crashing: pages, health and the console stay up; /readyz says why. Without the
             # index or the encoder, rules and keyword search still help (bot/degraded.py).
             app.state.problem = public_problem(exc)
             log.error("the answer engine could not start, serving degraded: %s: %s", type(exc).__name__, exc)
             app.state.engine = app.state.service = None
-            if isinstance(exc, (IndexError_, EncoderError)):
+            if isinstance(exc, (IndexUnusable, EncoderError)):
                 from bot.degraded import LexicalEngine
 
                 try:
                     lexical = await worker.run(LexicalEngine.from_settings, settings)
-                except (KnowledgeError, RulesError, OrderError) as again:
+                except SetupError as again:
                     log.error("lexical-only mode could not start either: %s", again)
                 else:
                     app.state.engine = lexical

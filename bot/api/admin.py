@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.api.deps import AdminDep, ServiceDep, SettingsDep
-from bot.api.errors import ApiError
+from bot.errors import FaqbotError, SetupError, Unavailable
 
 router = APIRouter(tags=["admin"])
 
@@ -19,15 +19,12 @@ async def reload_knowledge(
 ) -> dict[str, object]:
     """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
     from bot.engine import AnswerEngine
-    from bot.index import IndexError_
-    from bot.knowledge import KnowledgeError
-    from bot.rules import RulesError
 
     try:
         engine = await service.worker.run(AnswerEngine.from_settings, settings)
         await service.worker.run(engine.warm_up)
-    except (KnowledgeError, IndexError_, RulesError) as exc:
-        raise ApiError(422, "bad_knowledge", f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
+    except SetupError as exc:
+        raise FaqbotError(f"knowledge not reloaded, the old one keeps serving: {exc}", code="bad_knowledge") from exc
     service.engine = engine
     request.app.state.engine = engine
     request.app.state.problem = None  # out of degraded mode, if it was in it
@@ -41,7 +38,7 @@ async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep
 
     encoder = getattr(service.engine, "encoder", None)
     if encoder is None:
-        raise ApiError(503, "unavailable", "the report groups questions with the encoder, which is not loaded")
+        raise Unavailable("the report groups questions with the encoder, which is not loaded")
     rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)
     groups = await service.worker.run(group_questions, rows, encoder, 0.9) if rows else []
     out = io.StringIO()

@@ -13,11 +13,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException
 
 from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
-from bot.api.errors import ApiError
-from bot.api.guards import Guards, RateLimited, client_address
-from bot.auth import LoginBusy, new_csrf_token, same_token
-from bot.conversations import ConversationNotFound
+from bot.api.guards import Guards, client_address
+from bot.auth import new_csrf_token, same_token
 from bot.engine import AgentSuggestion
+from bot.errors import BadRequest, Forbidden, InvalidRequest, LoginBusy, RateLimited, first_error
 from bot.safe_text import has_surrogates
 
 router = APIRouter()
@@ -64,12 +63,11 @@ async def _small_form(request: Request, model: type[T]) -> T:
     try:
         form = await request.form(max_files=0, max_fields=8, max_part_size=4096)
     except HTTPException as exc:
-        raise ApiError(exc.status_code, "invalid_request", str(exc.detail)) from exc
+        raise BadRequest(str(exc.detail), code="invalid_request") from exc
     try:
         return model.model_validate({k: v for k, v in form.items() if isinstance(v, str)})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ApiError(422, "invalid_request", f"{'.'.join(map(str, first['loc']))}: {first['msg']}") from exc
+        raise InvalidRequest(first_error(exc.errors())) from exc
 
 
 @router.post("/agent/login", include_in_schema=False)
@@ -83,7 +81,7 @@ async def login(request: Request, auth: AuthDep) -> Response:
                            {"Retry-After": str(exc.retry_after)})  # fmt: skip
     form = await _small_form(request, LoginForm)
     if not same_token(form.csrf, request.session.get("csrf")):
-        raise ApiError(403, "csrf", "登录表单已过期，请刷新页面后重试。")
+        raise Forbidden("登录表单已过期，请刷新页面后重试。", code="csrf")
     username = form.username.strip().lower()
     try:
         guards.check_login_account(username, address)
@@ -147,10 +145,7 @@ def queue(
 
 @router.get("/api/agent/conversations/{conversation_id}", tags=["agent"])
 async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    try:
-        conv, messages = service.conversation(conversation_id)
-    except ConversationNotFound as exc:
-        raise ApiError(404, "not_found", f"no conversation {conversation_id!r}") from exc
+    conv, messages = service.conversation(conversation_id)  # ConversationNotFound is a 404
     try:
         question, suggestions = await service.suggestions(conversation_id)
     except Exception:  # the transcript must open even if suggesting fails; the log has the cause
@@ -166,20 +161,14 @@ async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDe
 
 @router.post("/api/agent/conversations/{conversation_id}/messages", tags=["agent"], status_code=201)
 async def send(conversation_id: str, body: AgentMessageIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    try:
-        message = await service.agent_message(conversation_id, body.text, agent)
-    except ConversationNotFound as exc:
-        raise ApiError(404, "not_found", f"no conversation {conversation_id!r}") from exc
+    message = await service.agent_message(conversation_id, body.text, agent)
     return message.public()
 
 
 @router.post("/api/agent/conversations/{conversation_id}/handoff", tags=["agent"])
 async def handoff(conversation_id: str, body: HandoffIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
     """`agent`: take over (the bot stops answering); `bot`: hand back."""
-    try:
-        conv = await service.set_handoff(conversation_id, body.state, agent)
-    except ConversationNotFound as exc:
-        raise ApiError(404, "not_found", f"no conversation {conversation_id!r}") from exc
+    conv = await service.set_handoff(conversation_id, body.state, agent)
     return service.queue_item(conv)
 
 

@@ -14,9 +14,10 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.types import Message
 
 from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
-from bot.api.errors import STORAGE_ERRORS, STORAGE_UNAVAILABLE, ApiError
-from bot.api.guards import Guards, RateLimited, client_address
+from bot.api.errors import STORAGE_ERRORS, STORAGE_UNAVAILABLE
+from bot.api.guards import Guards, client_address
 from bot.conversations import USER_REQUEST, ChatService
+from bot.errors import InvalidRequest, RateLimited, first_error
 from bot.render import markdown_to_html
 from bot.reply import Context, Reply
 from bot.safe_text import has_surrogates
@@ -45,7 +46,7 @@ class ChatRequest(BaseModel):
 async def chat(body: ChatRequest, request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
     """Answer one message; the reply carries `session_id` to continue the conversation."""
     if len(body.message) > settings.max_message_chars:
-        raise ApiError(422, "message_too_long", f"消息太长了：最多 {settings.max_message_chars} 个字。")
+        raise InvalidRequest(f"消息太长了：最多 {settings.max_message_chars} 个字。", code="message_too_long")
     guards: Guards = request.app.state.guards
     address = client_address(request)
     existing = await service.find(body.session_id)
@@ -182,6 +183,5 @@ def _parse(message: Message, max_chars: int) -> dict[str, Any]:
     try:
         context = Context.model_validate(data.get("context") or {})
     except ValidationError as exc:
-        first = exc.errors()[0]
-        return {"error": ("bad_context", f"context.{'.'.join(map(str, first['loc']))}: {first['msg']}")}
+        return {"error": ("bad_context", f"context.{first_error(exc.errors())}")}
     return {"text": text, "context": context}

@@ -7,10 +7,10 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, WebSocket
 from starlette.requests import HTTPConnection
 
-from bot.api.errors import ApiError
 from bot.auth import AgentAuth, same_token
 from bot.conversations import ChatService
 from bot.engine import AnswerEngine
+from bot.errors import Forbidden, Unauthorized, Unavailable
 from bot.settings import Settings
 from bot.store import Account, ConversationStore
 
@@ -27,7 +27,7 @@ def _running(conn: HTTPConnection, name: str) -> Any:
     part = getattr(_state(conn), name, None)
     if part is None:
         # the reason (with file paths) is in the log and /readyz; a visitor gets no internals
-        raise ApiError(503, "unavailable", "智能客服暂时不可用，请稍后再试或联系人工客服。")
+        raise Unavailable("智能客服暂时不可用，请稍后再试或联系人工客服。")
     return part
 
 
@@ -60,13 +60,13 @@ def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
     session's CSRF token."""
     account = signed_in_account(request)
     if account is None:
-        raise ApiError(401, "unauthorized", "请先登录客服后台。")
+        raise Unauthorized("请先登录客服后台。")
     if account.role not in roles:
-        raise ApiError(403, "forbidden", "需要管理员权限。")
+        raise Forbidden("需要管理员权限。")
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_token(
         request.headers.get("x-csrf-token"), request.session.get("csrf")
     ):
-        raise ApiError(403, "csrf", "CSRF token missing or wrong; reload the console.")
+        raise Forbidden("CSRF token missing or wrong; reload the console.", code="csrf")
     return str(request.session.get("agent") or account.display_name)
 
 
@@ -75,7 +75,7 @@ async def accept_with_service(ws: WebSocket) -> ChatService | None:
     await ws.accept()
     try:
         return get_service(ws)
-    except ApiError as exc:
+    except Unavailable as exc:
         await ws.close(code=1011, reason=exc.message[:120])
         return None
 

@@ -9,9 +9,9 @@ from pydantic import BaseModel
 from starlette.requests import HTTPConnection
 
 from bot.api.deps import EngineDep, ServiceDep
-from bot.api.errors import ApiError
 from bot.api.guards import Guards, client_address
 from bot.conversations import ChatService
+from bot.errors import NotFound
 from bot.knowledge import FaqEntry
 from bot.render import markdown_to_html
 
@@ -76,7 +76,7 @@ async def list_faq(
 def get_faq(entry_id: str, engine: EngineDep) -> FaqDetail:
     entry = engine.kb.by_id.get(entry_id)
     if entry is None:
-        raise ApiError(404, "not_found", f"no FAQ entry {entry_id!r}")
+        raise NotFound(f"no FAQ entry {entry_id!r}")
     return FaqDetail(
         **summary(entry).model_dump(),
         answer_markdown=entry.answer,

@@ -6,9 +6,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field, field_validator
 
 from bot.api.deps import ServiceDep
-from bot.api.errors import ApiError
 from bot.api.guards import Guards, client_address
-from bot.conversations import ConversationNotFound
 from bot.safe_text import has_surrogates
 
 router = APIRouter(tags=["feedback"])
@@ -39,8 +37,5 @@ async def feedback(body: FeedbackIn, request: Request, service: ServiceDep) -> F
     limit as its messages."""
     guards: Guards = request.app.state.guards
     guards.check_message(body.session_id, client_address(request))
-    try:
-        fid = await service.feedback(body.message_id, body.session_id, body.helpful, body.comment)
-    except ConversationNotFound as exc:
-        raise ApiError(404, "not_found", f"no bot reply with message_id {body.message_id}") from exc
+    fid = await service.feedback(body.message_id, body.session_id, body.helpful, body.comment)  # 404 if not its own
     return FeedbackOut(id=fid)

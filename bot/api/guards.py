@@ -24,19 +24,12 @@ from limits.strategies import MovingWindowRateLimiter
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.api.errors import ApiError, error_body
+from bot.api.errors import error_body
+from bot.errors import RateLimited
 from bot.settings import Settings
 
 CONSOLE_PATHS = ("/agent",)  # never framed by anyone
 PENALISED_PATHS = ("/api/chat", "/api/feedback")
-
-
-class RateLimited(ApiError):
-    """429 with the common error shape and a Retry-After header."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(429, "rate_limited", message, headers={"Retry-After": str(max(1, retry_after))})
-        self.retry_after = max(1, retry_after)
 
 
 def client_address(conn: HTTPConnection) -> str:

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 
 from bot.api.deps import EngineDep, ServiceDep, SettingsDep
-from bot.api.errors import ApiError
 from bot.api.faq import search
 from bot.api.guards import RateLimited
+from bot.errors import NotFound
 from bot.render import markdown_to_html
 
 router = APIRouter(include_in_schema=False)
@@ -59,6 +59,6 @@ async def faq_index(request: Request, engine: EngineDep, service: ServiceDep, q:
 def faq_entry(request: Request, entry_id: str, engine: EngineDep) -> HTMLResponse:
     entry = engine.kb.by_id.get(entry_id)
     if entry is None:
-        raise ApiError(404, "not_found", f"no FAQ entry {entry_id!r}")
+        raise NotFound(f"没有这个常见问题：{entry_id}")
     notes = [c.note for c in engine.kb.conflicts_for(entry.id)]
     return _page(request, "faq_entry.html", entry=entry, answer_html=markdown_to_html(entry.answer), notes=notes)
