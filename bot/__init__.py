@@ -1,3 +1,5 @@
 """Tencent Cloud Marketplace FAQ bot."""
 
-__version__ = "0.1.0"
+from bot.version import VERSION as __version__
+
+__all__ = ["__version__"]
