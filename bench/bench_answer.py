@@ -29,6 +29,7 @@ from bench.common import pct  # noqa: E402
 from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.wiring import build_engine, open_storage  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
 RULE_SETS = [ROOT / "tests" / "data" / name for name in ("refund_variants.jsonl", "refund_variants_2.jsonl")]
@@ -36,10 +37,10 @@ RULE_SETS = [ROOT / "tests" / "data" / name for name in ("refund_variants.jsonl"
 
 def latency(rounds: int) -> dict[str, float]:
     settings = Settings(query_cache_size=0)  # every answer() encodes: the cache would hide the comparison
-    engine = AnswerEngine.from_settings(settings)
-    engine.warm_up()
+    engine = build_engine(settings, open_storage(settings).orders, warm=True)
     questions = [c.q for c in read_cases(DEV)]
     enc, norm = engine.encoder, engine.normalizer
+    assert enc is not None
     for q in questions[:20]:  # warm caches
         enc.encode_queries([norm.matching_text(q)])
         engine.answer(q)
@@ -71,9 +72,10 @@ def latency(rounds: int) -> dict[str, float]:
 COLD = """
 import time, json, resource
 t0 = time.perf_counter()
-from bot.engine import AnswerEngine
 from bot.settings import Settings
-engine = AnswerEngine.from_settings(Settings(allow_rebuild=False))
+from bot.wiring import build_engine, open_storage
+settings = Settings(allow_rebuild=False)
+engine = build_engine(settings, open_storage(settings).orders)
 reply = engine.answer("镜像能下载到本地吗")
 assert reply.kind == "faq"
 print(json.dumps({"inside": time.perf_counter() - t0}))
@@ -102,10 +104,9 @@ def rules_overhead(rounds: int) -> dict[str, float]:
     time rules.handle() itself takes, over the dev questions and the refund variants."""
     from bot.reply import Context, Session
 
-    with_rules = AnswerEngine.from_settings(Settings(query_cache_size=0))
-    bare = AnswerEngine(
-        with_rules.settings, with_rules.kb, with_rules.encoder, with_rules.normalizer, with_rules.index, rules=()
-    )
+    settings = Settings(query_cache_size=0)
+    with_rules = build_engine(settings, open_storage(settings).orders)
+    bare = AnswerEngine(with_rules.settings, with_rules.kb, with_rules.normalizer, with_rules.retriever, rules=())
     with_rules.warm_up()
     rules = with_rules.rules[0]
     turns = [(c.q, {"today": "2026-11-30"}) for c in read_cases(DEV)]
@@ -166,7 +167,7 @@ def main() -> None:
     parser.add_argument("--skip-build", action="store_true")
     args = parser.parse_args()
 
-    AnswerEngine.from_settings(Settings())  # make sure the index exists before timing a cold start
+    build_engine(Settings())  # make sure the index exists before timing a cold start
     lat = latency(args.rounds)
     rules = rules_overhead(args.rounds)
     cold = cold_start()

@@ -25,10 +25,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import pct, start_server  # noqa: E402
-from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
 from bot.reply import Session  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.wiring import build_engine  # noqa: E402
 
 DEV = ROOT / "tests" / "data" / "dev_queries.jsonl"
 CONTEXT = {"today": "2026-11-30"}
@@ -41,7 +41,7 @@ def main() -> None:
     questions = [c.q for c in read_cases(DEV)] * args.rounds
 
     # builds the index if needed, before the server starts; no query cache on either side (repeats would hit it)
-    engine = AnswerEngine.from_settings(Settings(query_cache_size=0))
+    engine = build_engine(Settings(query_cache_size=0))
     engine.warm_up()
     with tempfile.TemporaryDirectory() as tmp:
         proc, base = start_server(

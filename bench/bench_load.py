@@ -27,9 +27,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import pct, rss_mb, start_server  # noqa: E402
-from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
 from bot.settings import Settings  # noqa: E402
+from bot.wiring import build_engine  # noqa: E402
 
 QUESTIONS = [c.q for c in read_cases(ROOT / "tests" / "data" / "dev_queries.jsonl")]
 
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=45)
     parser.add_argument("--max-sessions", type=int, default=24)
     args = parser.parse_args()
-    AnswerEngine.from_settings(Settings())  # the index must exist before the server starts
+    build_engine(Settings())  # the index must exist before the server starts
     limits = {
         "FAQBOT_MESSAGES_PER_MINUTE": "100000",
         "FAQBOT_MESSAGES_PER_MINUTE_PER_ADDRESS": "10000000",

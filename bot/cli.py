@@ -86,11 +86,12 @@ def _progress_bar() -> tuple[Progress, Any]:
 
 
 def _engine(settings: Settings) -> AnswerEngine:
-    from bot.engine import AnswerEngine
+    """The engine with the order database (for the refund rule's order lookups), warmed up."""
+    from bot.wiring import build_engine, open_storage
 
     bar, report = _progress_bar()
     with bar:
-        engine = AnswerEngine.from_settings(settings, progress=report)
+        engine = build_engine(settings, open_storage(settings).orders, progress=report)
     engine.warm_up()
     return engine
 
@@ -336,10 +337,11 @@ def report(
     from rich.table import Table
 
     from bot.reporting import group_questions, write_csv
-    from bot.store import ConversationStore
+    from bot.wiring import open_storage
 
     settings = _settings(None, None, None)
-    store = ConversationStore(settings.database_path, settings.database_url)
+    storage = open_storage(settings)
+    store = storage.conversations
     rows = store.to_improve(low_score=settings.answer_threshold + 0.2)
     if not rows:
         console.print("没有需要改进的对话记录。")
@@ -383,7 +385,7 @@ def password(
     from sqlalchemy.exc import SQLAlchemyError
 
     from bot.auth import BUILT_IN, password_hasher
-    from bot.store import ConversationStore
+    from bot.wiring import open_storage
 
     settings = _settings(None, None, None)
     names = {b.username: b for b in BUILT_IN}
@@ -401,7 +403,7 @@ def password(
         if len(new) < 12:
             _fail("the password must have at least 12 characters")
     try:
-        store = ConversationStore(settings.database_path, settings.database_url)
+        store = open_storage(settings).conversations
         existing = store.account(account)
         display = existing.display_name if existing else names[account].display_name
         store.save_account(account, display, account, password_hasher().hash(new))

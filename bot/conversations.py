@@ -15,13 +15,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, TypeVar
 
-from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, Candidate
+from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, AnswerEngine
 from bot.errors import ConversationNotFound
-from bot.knowledge import FaqEntry, KnowledgeBase
+from bot.knowledge import FaqEntry
 from bot.messages import ServiceMessages, load_messages
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reply, Session
-from bot.settings import Settings
 from bot.store import Conversation, ConversationStore, Message, TurnFlags, new_id, now
 
 log = logging.getLogger(__name__)
@@ -43,23 +42,6 @@ class EngineWorker:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
-
-
-class Answerer(Protocol):
-    """What the service needs of an engine: the full AnswerEngine, or the degraded LexicalEngine."""
-
-    settings: Settings
-    kb: KnowledgeBase
-
-    def answer(
-        self, message: Any, context: Context | dict[str, Any] | None = None, session: Session | None = None
-    ) -> Reply: ...
-
-    def suggest(
-        self, message: str, context: Context | dict[str, Any] | None = None, session: Session | None = None, k: int = 3
-    ) -> list[AgentSuggestion]: ...
-
-    def rank(self, message: str, audience: str | None = None) -> list[Candidate]: ...
 
 
 class Peer(Protocol):
@@ -154,7 +136,7 @@ USER_REQUEST = "user_request"
 class ChatService:
     def __init__(
         self,
-        engine: Answerer,
+        engine: AnswerEngine,
         store: ConversationStore,
         hub: Hub | None = None,
         worker: EngineWorker | None = None,

@@ -8,41 +8,24 @@ from __future__ import annotations
 
 import logging
 import re
-import threading
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
-import numpy as np
 from pydantic import BaseModel, ValidationError
 
-from bot.encoders import Encoder, make_encoder
+from bot.encoders import Encoder
 from bot.errors import first_error_parts
-from bot.gaps import Gaps, gap_reply, load_gaps
-from bot.index import (
-    BuiltIndex,
-    IndexUnusable,
-    Progress,
-    build_index,
-    entry_evidence,
-    expected_manifest,
-    load_index,
-    read_manifest,
-    stale_reason,
-)
-from bot.knowledge import FaqEntry, KnowledgeBase, load_knowledge, text_modulo_formatting
+from bot.gaps import Gaps, gap_reply
+from bot.knowledge import KnowledgeBase
 from bot.normalize import Normalizer, clean_text
 from bot.reply import Context, FaqRef, Reply, Session, Suggestion
+from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# An entry whose audience differs from the user's keeps this share of its confidence,
-# so the user's side wins only where two entries are close.
-AUDIENCE_MISMATCH_FACTOR = 0.8
 MAX_OPTIONS = 3
 RELATED_MIN_SCORE = 0.01
 _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -70,131 +53,52 @@ class AgentSuggestion(BaseModel):
     rule: dict[str, Any] | None = None
 
 
-@dataclass(frozen=True)
-class Candidate:
-    entry: FaqEntry
-    score: float
-    answer_group: int  # entries whose answers repeat each other share a group
-    answer_score: float  # probability that this candidate's *answer* is right: the sum over its group
-
-
-def distinct_answers(candidates: list[Candidate], limit: int, min_score: float = 0.0) -> list[Candidate]:
-    """Up to ``limit`` candidates with different answers (a user is never asked to pick between twins)."""
-    out: list[Candidate] = []
-    groups: set[int] = set()
-    for c in candidates:
-        if len(out) == limit:
-            break
-        if c.score >= min_score and c.answer_group not in groups:
-            groups.add(c.answer_group)
-            out.append(c)
-    return out
-
-
 class AnswerEngine:
+    """One message in, one reply out: input checks → other platforms → known gaps → rules → small talk →
+    the retriever's ranking → answer / clarify / fall back. It opens nothing: bot/wiring.py hands it its parts."""
+
     def __init__(
         self,
         settings: Settings,
         kb: KnowledgeBase,
-        encoder: Encoder,
         normalizer: Normalizer,
-        index: BuiltIndex,
+        retriever: Retriever,
         rules: Sequence[RuleHandler] = (),
         gaps: Gaps | None = None,
     ) -> None:
         self.settings = settings
-        self.gaps = gaps or Gaps(gaps=[])
         self.kb = kb
-        self.encoder = encoder
         self.normalizer = normalizer
-        self.index = index
+        self.retriever = retriever
         self.rules = list(rules)
-        self.warmed = False
-        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._cache_lock = threading.Lock()
-        if index.entry_ids != [e.id for e in kb.entries]:
-            raise IndexUnusable("the index was built from other knowledge files; run `faqbot build`")
+        self.gaps = gaps or Gaps(gaps=[])
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
-        # Entries with the same answer are one answer to the user (the FAQ repeats itself).
-        self._canonical = np.array([_same_answer_as(kb.entries, k) for k in range(len(kb.entries))], dtype=np.int64)
-        self._audience = np.array([e.audience for e in kb.entries])
         self._platforms = [clean_text(p) for p in kb.other_platforms]
+        # degraded mode: a question typed (or clicked) exactly as the FAQ asks it is answered: nothing to guess
+        self._exact = {self._key(self.normalizer.text(e.question)): e for e in kb.entries}
+        self.warmed = False
 
-    # ------------------------------------------------------------------ construction
+    @property
+    def degraded(self) -> bool:
+        """Answering without calibrated retrieval (the index or the encoder could not load)."""
+        return not self.retriever.calibrated
 
-    @classmethod
-    def from_settings(
-        cls, settings: Settings, rules: Sequence[RuleHandler] | None = None, progress: Progress | None = None
-    ) -> AnswerEngine:
-        """Load knowledge, pick the encoder, load the index (rebuilding it if missing or stale).
+    @property
+    def encoder(self) -> Encoder | None:
+        return self.retriever.encoder if isinstance(self.retriever, HybridRetriever) else None
 
-        ``rules=None`` plugs in the rules engine from ``knowledge/rules.yaml`` with the order database;
-        pass ``()`` for retrieval only.
-        """
-        kb = load_knowledge(settings.knowledge_dir)
-        encoder = make_encoder(settings)
-        normalizer = Normalizer.for_knowledge(kb, settings.index_dir)
-        index = ensure_index(settings, kb, encoder, normalizer, progress)
-        if rules is None:
-            rules = [default_rules(settings, kb, normalizer)]
-        return cls(settings, kb, encoder, normalizer, index, rules, load_gaps(settings.knowledge_dir, set(kb.by_id)))
+    def ready(self) -> dict[str, bool]:
+        return self.retriever.ready()
 
     def warm_up(self) -> None:
-        self.encoder.warm_up()
+        self.retriever.warm_up()
         self.normalizer.warm_up()
         self.answer("预热")
         self.warmed = True
 
-    # ------------------------------------------------------------------ retrieval
-
-    def _embed(self, text: str) -> np.ndarray:
-        """The query embedding, from a bounded LRU cache (popular questions repeat: a hit skips the encoder)."""
-        size = self.settings.query_cache_size
-        if size:
-            with self._cache_lock:
-                hit = self._query_cache.get(text)
-                if hit is not None:
-                    self._query_cache.move_to_end(text)
-                    return hit
-        vec = np.asarray(self.encoder.encode_queries([text])[0])
-        if size:
-            with self._cache_lock:
-                self._query_cache[text] = vec
-                while len(self._query_cache) > size:
-                    self._query_cache.popitem(last=False)
-        return vec
-
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
-        """All entries, best first, with calibrated confidence."""
-        qvec = self._embed(self.normalizer.matching_text(message))
-        tokens = self.normalizer.tokens(message)
-        idx = self.index
-        feats = entry_evidence(
-            qvec,
-            tokens,
-            idx.faiss_index,
-            idx.vec_entry,
-            idx.vec_kind,
-            idx.bm25,
-            idx.classifier,
-            idx.oos_vecs,
-            len(self.kb.entries),
-        )
-        scores = idx.fusion.predict(feats)
-        if audience in ("buyer", "provider"):
-            mismatch = (self._audience != audience) & (self._audience != "both")
-            scores = np.where(mismatch, scores * AUDIENCE_MISMATCH_FACTOR, scores)
-        # Twins are mutually exclusive labels for one answer, so their probabilities add up.
-        group_scores = np.bincount(self._canonical, weights=scores, minlength=len(scores))
-        return [
-            Candidate(
-                self.kb.entries[k],
-                float(np.clip(scores[k], 0.0, 1.0)),
-                int(self._canonical[k]),
-                float(np.clip(group_scores[self._canonical[k]], 0.0, 1.0)),
-            )
-            for k in map(int, np.argsort(-scores, kind="stable"))
-        ]
+        """All entries, best first (calibrated confidence, or an ordering only in degraded mode)."""
+        return self.retriever.rank(message, audience)
 
     # ------------------------------------------------------------------ answering
 
@@ -291,6 +195,8 @@ class AnswerEngine:
         if intent is not None:
             return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=f"smalltalk:{intent.id}")
 
+        if self.degraded:
+            return self._degraded_decide(raw, text)
         reply = self._decide(raw, self.rank(text, ctx.audience))
         if reply.kind == "faq" and reply.faq is not None:
             hinters: list[FaqHinter] = [r for r in self.rules if hasattr(r, "faq_hint")]  # type: ignore[misc]
@@ -329,6 +235,31 @@ class AnswerEngine:
             )
         return self._fallback(q, ranked, "low_confidence", "抱歉，这个问题我在云市场常见问题里没有找到答案。")
 
+    def _degraded_decide(self, q: str, text: str) -> Reply:
+        """Without calibrated scores the bot never answers on a guess: a question typed (or clicked) exactly as
+        the FAQ asks it is answered; otherwise the closest questions are offered, with a person."""
+        entry = self._exact.get(self._key(self.normalizer.text(text)))
+        if entry is not None:
+            return Reply(
+                q=q, kind="faq", text=entry.answer.rstrip(), score=1.0, reason="degraded_exact_question",
+                faq=FaqRef(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date),
+            )  # fmt: skip
+        ranked = [c for c in self.rank(text) if c.score >= RELATED_MIN_SCORE][:MAX_OPTIONS]
+        head = "抱歉，智能客服暂时只能按关键词查找答案。"
+        if not ranked:
+            return Reply(
+                q=q, kind="fallback", reason="degraded",
+                text=head + "这个问题我没有找到相关内容，请点击“转人工”联系人工客服（也可拨打 4009100100）。",
+            )  # fmt: skip
+        lines = "\n".join(f"{i}. {c.entry.question}" for i, c in enumerate(ranked, 1))
+        return Reply(
+            q=q,
+            kind="clarify",
+            reason="degraded",
+            text=f"{head}您是想问：\n\n{lines}\n\n请点选一个问题，或点击“转人工”联系人工客服。",
+            suggestions=[Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4)) for c in ranked],
+        )
+
     def _fallback(self, q: str, ranked: list[Candidate], reason: str, opening: str) -> Reply:
         related = [self._suggestion(c) for c in distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)]
         text = opening + "如需帮助，请点击“转人工”联系人工客服（也可拨打 4009100100）"
@@ -359,48 +290,3 @@ class AnswerEngine:
     @staticmethod
     def _suggestion(c: Candidate) -> Suggestion:
         return Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4))
-
-
-def _same_answer_as(entries: list[FaqEntry], k: int) -> int:
-    """Index of the first entry whose answer contains entry k's answer or is contained in it."""
-    mine = text_modulo_formatting(entries[k].answer)
-    for j in range(k):
-        other = text_modulo_formatting(entries[j].answer)
-        if min(len(mine), len(other)) >= 30 and (mine in other or other in mine):
-            return j
-    return k
-
-
-def default_rules(settings: Settings, kb: KnowledgeBase, normalizer: Normalizer) -> RuleHandler:
-    """The rules engine over ``knowledge/rules.yaml``, with the order database (seeded with the demo orders)."""
-    from bot.dialogue import RulesEngine
-    from bot.orders import OrderStore
-
-    orders = OrderStore(settings.database_path, settings.database_url)
-    if settings.demo_orders is not None:
-        orders.seed(settings.demo_orders)
-    return RulesEngine.from_paths(settings.knowledge_dir, kb, normalizer, orders)
-
-
-def ensure_index(
-    settings: Settings,
-    kb: KnowledgeBase,
-    encoder: Encoder,
-    normalizer: Normalizer,
-    progress: Progress | None = None,
-) -> BuiltIndex:
-    """Load the index; rebuild it when missing, stale or corrupt, unless rebuilds are off."""
-    expected = expected_manifest(kb, encoder, normalizer, settings.index_type)
-    try:
-        reason = stale_reason(read_manifest(settings.index_dir), expected)
-        if reason is None:
-            return load_index(settings.index_dir)
-    except IndexUnusable as exc:
-        reason = str(exc)
-    if not settings.allow_rebuild:
-        raise IndexUnusable(
-            f"the index in {settings.index_dir} cannot be used ({reason}) and FAQBOT_ALLOW_REBUILD is off; "
-            "run `faqbot build`"
-        )
-    log.warning("rebuilding the index: %s", reason)
-    return build_index(kb, encoder, normalizer, settings.index_dir, settings.index_type, progress)

@@ -73,18 +73,52 @@ def expected_manifest(kb: KnowledgeBase, encoder: Encoder, normalizer: Normalize
 
 
 @dataclass
-class BuiltIndex:
-    """Everything retrieval needs at query time."""
+class EvidenceIndex:
+    """What scoring one message against every entry needs: dense vectors (FAISS) with the entry and kind of each,
+    BM25, the intent classifier and the out-of-scope examples. The built index has one; each cross-validation
+    fold of a build has its own."""
 
     faiss_index: Any
     vec_entry: np.ndarray
     vec_kind: np.ndarray
     bm25: Any
     classifier: IntentClassifier
-    fusion: FusionModel
     oos_vecs: np.ndarray
+    n_entries: int
+
+    def evidence(self, qvec: np.ndarray, qtokens: list[str]) -> np.ndarray:
+        """Fusion features per entry: classifier, dense and BM25 evidence (see ``pair_features``)."""
+        index = self.faiss_index
+        k = index.ntotal if not hasattr(index, "hnsw") else min(index.ntotal, 256)
+        sims, ids = index.search(qvec.reshape(1, -1), k)
+        sims, ids = sims[0], ids[0]
+        valid_kind = np.where(ids >= 0, self.vec_kind[np.maximum(ids, 0)], -1)
+        qmask = (valid_kind == KIND_QUESTION) | (valid_kind == KIND_ALTERNATE)
+        pmask = valid_kind == KIND_PASSAGE
+        floor = float(sims[-1]) if len(sims) else 0.0
+        qq = best_per_entry(sims[qmask], ids[qmask], self.vec_entry, self.n_entries, floor)
+        qp = best_per_entry(sims[pmask], ids[pmask], self.vec_entry, self.n_entries, floor)
+        bm = bm25_scores(self.bm25, qtokens, self.n_entries)
+        oos_sim = float((self.oos_vecs @ qvec).max()) if len(self.oos_vecs) else 0.0
+        return pair_features(self.classifier.predict(qvec), qq, qp, bm, oos_sim)
+
+
+@dataclass
+class BuiltIndex:
+    """Everything retrieval needs at query time: the evidence index and the fusion model over its features."""
+
+    scoring: EvidenceIndex
+    fusion: FusionModel
     manifest: dict[str, Any]
     entry_ids: list[str]
+
+    @property
+    def faiss_index(self) -> Any:
+        return self.scoring.faiss_index
+
+    def confidence(self, qvec: np.ndarray, qtokens: list[str]) -> np.ndarray:
+        """The calibrated probability, per entry, that it answers the message."""
+        return np.asarray(self.fusion.predict(self.scoring.evidence(qvec, qtokens)))
 
 
 # --------------------------------------------------------------------------- embedding cache
@@ -143,7 +177,8 @@ class EmbeddingCache:
 # --------------------------------------------------------------------------- training
 
 
-def _bm25(docs_tokens: list[list[str]]) -> Any:
+def bm25_index(docs_tokens: list[list[str]]) -> Any:
+    """BM25 (bm25s) over token lists, one per entry."""
     import bm25s
 
     retriever = bm25s.BM25(k1=1.2, b=0.75)
@@ -231,32 +266,6 @@ def _lexical_docs(data: TrainingData, alt_mask: np.ndarray) -> list[list[str]]:
     return docs
 
 
-def entry_evidence(
-    qvec: np.ndarray,
-    qtokens: list[str],
-    faiss_index: Any,
-    vec_entry: np.ndarray,
-    vec_kind: np.ndarray,
-    bm25: Any,
-    classifier: IntentClassifier,
-    oos_vecs: np.ndarray,
-    n_entries: int,
-) -> np.ndarray:
-    """Fusion features per entry: classifier, dense and BM25 evidence (see ``pair_features``)."""
-    k = faiss_index.ntotal if not hasattr(faiss_index, "hnsw") else min(faiss_index.ntotal, 256)
-    sims, ids = faiss_index.search(qvec.reshape(1, -1), k)
-    sims, ids = sims[0], ids[0]
-    valid_kind = np.where(ids >= 0, vec_kind[np.maximum(ids, 0)], -1)
-    qmask = (valid_kind == KIND_QUESTION) | (valid_kind == KIND_ALTERNATE)
-    pmask = valid_kind == KIND_PASSAGE
-    floor = float(sims[-1]) if len(sims) else 0.0
-    qq = best_per_entry(sims[qmask], ids[qmask], vec_entry, n_entries, floor)
-    qp = best_per_entry(sims[pmask], ids[pmask], vec_entry, n_entries, floor)
-    bm = bm25_scores(bm25, qtokens, n_entries)
-    oos_sim = float((oos_vecs @ qvec).max()) if len(oos_vecs) else 0.0
-    return pair_features(classifier.predict(qvec), qq, qp, bm, oos_sim)
-
-
 def build_index(
     kb: KnowledgeBase,
     encoder: Encoder,
@@ -316,7 +325,7 @@ def build_index(
     classifier = _train_classifier(data, all_alts, np.ones(len(oos_vecs), dtype=bool), trainer)
     vecs, owner, kind = _dense_parts(data, all_alts)
     faiss_index = make_faiss_index(vecs, index_type)
-    bm25 = _bm25(_lexical_docs(data, all_alts))
+    bm25 = bm25_index(_lexical_docs(data, all_alts))
 
     report("写入索引", 5, steps)
     manifest = {
@@ -330,7 +339,8 @@ def build_index(
         "versions": _versions(),
         "entry_ids": [e.id for e in entries],
     }
-    built = BuiltIndex(faiss_index, owner, kind, bm25, classifier, fusion, oos_vecs, manifest, [e.id for e in entries])
+    scoring = EvidenceIndex(faiss_index, owner, kind, bm25, classifier, oos_vecs, n)
+    built = BuiltIndex(scoring, fusion, manifest, [e.id for e in entries])
     save_index(built, index_dir)
     report("完成", steps, steps)
     return built
@@ -363,12 +373,12 @@ def cross_validated_features(
         classifier = _train_classifier(data, alt_train, oos_train, trainer)
         vecs, owner, kind = _dense_parts(data, alt_train)
         faiss_index = make_faiss_index(vecs, index_type)
-        bm25 = _bm25(_lexical_docs(data, alt_train))
+        bm25 = bm25_index(_lexical_docs(data, alt_train))
         held = [(data.alt_vecs[i], data.alt_tokens[i], int(data.alt_entry[i])) for i in np.flatnonzero(~alt_train)]
         held += [(data.oos_vecs[i], data.oos_tokens[i], -1) for i in np.flatnonzero(~oos_train)]
-        oos_known = data.oos_vecs[oos_train]
+        fold_index = EvidenceIndex(faiss_index, owner, kind, bm25, classifier, data.oos_vecs[oos_train], n)
         for vec, toks, target in held:
-            feats.append(entry_evidence(vec, toks, faiss_index, owner, kind, bm25, classifier, oos_known, n))
+            feats.append(fold_index.evidence(vec, toks))
             y = np.zeros(n)
             if target >= 0:
                 y[target] = 1.0
@@ -387,20 +397,21 @@ def save_index(built: BuiltIndex, index_dir: Path) -> None:
     if tmp.exists():
         shutil.rmtree(tmp)
     tmp.mkdir()
-    faiss.write_index(built.faiss_index, str(tmp / "vectors.faiss"))
+    scoring = built.scoring
+    faiss.write_index(scoring.faiss_index, str(tmp / "vectors.faiss"))
     np.savez(
         tmp / "arrays.npz",
-        vec_entry=built.vec_entry,
-        vec_kind=built.vec_kind,
-        clf_coef=built.classifier.coef,
-        clf_intercept=built.classifier.intercept,
+        vec_entry=scoring.vec_entry,
+        vec_kind=scoring.vec_kind,
+        clf_coef=scoring.classifier.coef,
+        clf_intercept=scoring.classifier.intercept,
         fusion_mean=built.fusion.mean,
         fusion_scale=built.fusion.scale,
         fusion_coef=built.fusion.coef,
         fusion_intercept=np.array([built.fusion.intercept]),
-        oos_vecs=built.oos_vecs,
+        oos_vecs=scoring.oos_vecs,
     )
-    built.bm25.save(str(tmp / "bm25"), show_progress=False)
+    scoring.bm25.save(str(tmp / "bm25"), show_progress=False)
     (tmp / "manifest.json").write_text(json.dumps(built.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     # Swap in: the manifest is written last so a half-written index is never taken as valid.
     for name in ("vectors.faiss", "arrays.npz"):
@@ -466,14 +477,31 @@ def load_index(index_dir: Path) -> BuiltIndex:
         ) from exc
     if faiss_index.ntotal != len(vec_entry):
         raise IndexUnusable(f"{index_dir}: vectors.faiss and arrays.npz disagree; run `faqbot build`")
-    return BuiltIndex(
-        faiss_index,
-        vec_entry,
-        vec_kind,
-        bm25,
-        classifier,
-        fusion,
-        arrays["oos_vecs"],
-        manifest,
-        manifest["entry_ids"],
-    )
+    entry_ids = list(manifest.get("entry_ids") or [])
+    scoring = EvidenceIndex(faiss_index, vec_entry, vec_kind, bm25, classifier, arrays["oos_vecs"], len(entry_ids))
+    return BuiltIndex(scoring, fusion, manifest, entry_ids)
+
+
+def ensure_index(
+    kb: KnowledgeBase,
+    encoder: Encoder,
+    normalizer: Normalizer,
+    index_dir: Path,
+    index_type: str,
+    allow_rebuild: bool,
+    progress: Progress | None = None,
+) -> BuiltIndex:
+    """Load the index; rebuild it when missing, stale or corrupt, unless rebuilds are off."""
+    expected = expected_manifest(kb, encoder, normalizer, index_type)
+    try:
+        reason = stale_reason(read_manifest(index_dir), expected)
+        if reason is None:
+            return load_index(index_dir)
+    except IndexUnusable as exc:
+        reason = str(exc)
+    if not allow_rebuild:
+        raise IndexUnusable(
+            f"the index in {index_dir} cannot be used ({reason}) and FAQBOT_ALLOW_REBUILD is off; run `faqbot build`"
+        )
+    log.warning("rebuilding the index: %s", reason)
+    return build_index(kb, encoder, normalizer, index_dir, index_type, progress)

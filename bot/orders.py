@@ -11,12 +11,11 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
-from sqlalchemy import func, select, text
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import func, select
 
-from bot.errors import OrderError, first_error
+from bot.errors import OrderError, StoreError, first_error
 from bot.slots import EARLIEST_DATE, LATEST_DATE
-from bot.store import database_url, dialect_insert, make_engine, metadata, orders
+from bot.store import Database, orders
 from bot.workdays import SHANGHAI
 
 
@@ -55,30 +54,25 @@ class OrderInfo(BaseModel):
 
 
 class OrderStore:
-    """The orders table of the project's database (its one definition lives in :mod:`bot.store`): the SQLite file
-    in WAL mode, or PostgreSQL when ``url`` is given. Safe to share between threads."""
+    """The orders table of the project's :class:`~bot.store.Database` (its one definition lives in
+    :mod:`bot.store`; the database's migrations create it). Safe to share between threads."""
 
-    def __init__(self, path: Path, url: str | None = None) -> None:
-        self.path = path
-        self.url = database_url(path, url)
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path, url: str | None = None) -> OrderStore:
+        """Orders on a database of their own (tests, one-off tools; the server shares one, see bot/wiring.py)."""
         try:
-            if self.url.startswith("sqlite"):
-                path.parent.mkdir(parents=True, exist_ok=True)
-            self.engine = make_engine(self.url)
-            with self.engine.begin() as conn:
-                metadata.create_all(conn, tables=[orders])
-        except (SQLAlchemyError, OSError) as exc:
+            return cls(Database(path, url))
+        except StoreError as exc:
             raise OrderError(f"cannot open the order database {path}: {exc}") from exc
 
     def close(self) -> None:
-        self.engine.dispose()
-
-    def journal_mode(self) -> str:
-        with self.engine.connect() as conn:
-            return str(conn.execute(text("PRAGMA journal_mode")).scalar())
+        self.db.close()
 
     def get(self, order_id: str) -> OrderInfo | None:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(orders).where(orders.c.id == order_id)).first()
         if row is None:
             return None
@@ -102,12 +96,12 @@ class OrderStore:
             "service_confirmed": None if order.service_confirmed is None else int(order.service_confirmed),
             "amount": order.amount,
         }
-        stmt = dialect_insert(self.engine, orders).values(id=order.id, **values)
-        with self.engine.begin() as conn:
+        stmt = self.db.insert(orders).values(id=order.id, **values)
+        with self.db.tx() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=values))
 
     def count(self) -> int:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(orders)).scalar() or 0)
 
     def seed(self, demo_file: Path) -> int:

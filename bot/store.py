@@ -265,8 +265,9 @@ def dialect_insert(engine: Engine, table: Table) -> Any:
     return (pg_insert if engine.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
-class ConversationStore:
-    """The project's database. Thread-safe (a connection pool; one transaction per call)."""
+class Database:
+    """The project's one database: one SQLAlchemy engine (a pool, thread-safe), its schema migrations, and the
+    checks that refuse a write when the SQLite file is gone. Every store of the project shares it."""
 
     def __init__(self, path: Path, url: str | None = None) -> None:
         self.path = path
@@ -280,7 +281,20 @@ class ConversationStore:
             self._identity = self._file_identity()
             self._last_write_ok = -math.inf
         except (SQLAlchemyError, OSError) as exc:
-            raise StoreError(f"cannot open the database {self._where}: {exc}") from exc
+            raise StoreError(f"cannot open the database {self.where}: {exc}") from exc
+
+    @property
+    def where(self) -> str:
+        """The database, as a person would name it (no password)."""
+        return str(self.path) if self.url.startswith("sqlite") else self.url.split("@")[-1]
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def insert(self, table: Table) -> Any:
+        """An INSERT that knows ON CONFLICT (upserts), for this database's dialect."""
+        return dialect_insert(self.engine, table)
 
     def _file_identity(self) -> tuple[int, int] | None:
         if self.file is None:
@@ -301,22 +315,15 @@ class ConversationStore:
             raise DatabaseGone(f"the database file {self.path} was deleted or replaced; restart the server")
 
     @contextmanager
-    def _tx(self) -> Iterator[Connection]:
+    def tx(self) -> Iterator[Connection]:
         """A write transaction, refused when the database file is gone."""
         self.check_file()
         with self.engine.begin() as conn:
             yield conn
 
-    @property
-    def _where(self) -> str:
-        return str(self.path) if self.url.startswith("sqlite") else self.url.split("@")[-1]
-
-    @property
-    def dialect(self) -> str:
-        return self.engine.dialect.name
-
-    def _insert(self, table: Table) -> Any:
-        return dialect_insert(self.engine, table)
+    def read(self) -> Any:
+        """A connection for reading (a context manager)."""
+        return self.engine.connect()
 
     # ------------------------------------------------------------------ schema
 
@@ -330,7 +337,7 @@ class ConversationStore:
     def migrate(self) -> None:
         current = self.version
         if current > len(MIGRATIONS):
-            raise StoreError(f"{self._where} has schema version {current}, newer than this program ({len(MIGRATIONS)})")
+            raise StoreError(f"{self.where} has schema version {current}, newer than this program ({len(MIGRATIONS)})")
         for number, step in enumerate(MIGRATIONS[current:], start=current + 1):
             with self.engine.begin() as conn:
                 metadata.create_all(conn, tables=[schema_version])
@@ -345,53 +352,70 @@ class ConversationStore:
         """Free space on the SQLite file's disk (None for a server database, or a SQLite URL)."""
         return shutil.disk_usage(self.file.parent).free if self.file is not None else None
 
+    def journal_mode(self) -> str:
+        with self.engine.connect() as conn:
+            return str(conn.execute(text("PRAGMA journal_mode")).scalar())
+
+
+class ConversationStore:
+    """Conversations, messages, feedback, hand-overs, console accounts and sessions, settings — in the
+    :class:`Database` it is given. Thread-safe (a connection pool; one transaction per call)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    @classmethod
+    def open(cls, path: Path, url: str | None = None) -> ConversationStore:
+        """A store on a database of its own (tests, one-off tools; the server shares one, see bot/wiring.py)."""
+        return cls(Database(path, url))
+
+    def close(self) -> None:
+        self.db.close()
+
     def writable(self, min_free_bytes: int = 0, reuse_seconds: float = 0.0) -> bool:
         """A real write succeeds, the file is still the one opened, and (SQLite) the disk has room: SQLite keeps
         writing into pages it already holds for a while after a disk fills up. A successful write is reused for
         ``reuse_seconds`` (the file and disk checks still run every time), so polling cannot turn into a stream of
         committed writes."""
+        db = self.db
         try:
-            self.check_file()
-            free = self.free_bytes()
+            db.check_file()
+            free = db.free_bytes()
             if free is not None and free < min_free_bytes:
                 return False
-            if time.monotonic() - self._last_write_ok < reuse_seconds:
+            if time.monotonic() - db._last_write_ok < reuse_seconds:
                 return True
             self.set_setting("last_check", now())
-            self._last_write_ok = time.monotonic()
+            db._last_write_ok = time.monotonic()
             return True
         except (SQLAlchemyError, StoreError, OSError):
-            self._last_write_ok = -math.inf
+            db._last_write_ok = -math.inf
             return False
-
-    def journal_mode(self) -> str:
-        with self.engine.connect() as conn:
-            return str(conn.execute(text("PRAGMA journal_mode")).scalar())
 
     # ------------------------------------------------------------------ settings
 
     def get_setting(self, key: str) -> str | None:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             value = conn.execute(select(settings_table.c.value).where(settings_table.c.key == key)).scalar()
         return None if value is None else str(value)
 
     def set_setting(self, key: str, value: str) -> None:
-        stmt = self._insert(settings_table).values(key=key, value=value)
+        stmt = self.db.insert(settings_table).values(key=key, value=value)
         stmt = stmt.on_conflict_do_update(index_elements=["key"], set_={"value": value})
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(stmt)
 
     # ------------------------------------------------------------------ conversations
 
     def conversation(self, conversation_id: str) -> Conversation | None:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(conversations).where(conversations.c.id == conversation_id)).first()
         return None if row is None else _conversation(row)
 
     def create_conversation(self, audience: str | None = None, conversation_id: str | None = None) -> Conversation:
         cid = conversation_id or new_id()
         stamp = now()
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(insert(conversations).values(id=cid, created_at=stamp, updated_at=stamp, audience=audience))
         conv = self.conversation(cid)
         assert conv is not None
@@ -416,7 +440,7 @@ class ConversationStore:
     def set_handoff(
         self, conversation_id: str, state: HandoffState, reason: str | None = None, agent: str | None = None
     ) -> None:
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             self._handoff(conn, conversation_id, state, reason, agent, now())
 
     def set_attention(self, conversation_id: str, reason: str | None) -> None:
@@ -427,7 +451,7 @@ class ConversationStore:
         else:  # cleared: out of the queue unless a hand-over is still pending or taken
             still_waiting = conversations.c.waiting_since
             values["waiting_since"] = case((conversations.c.handoff == "bot", None), else_=still_waiting)
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
 
     _NEEDS_PERSON = (conversations.c.handoff != "bot") | conversations.c.attention.is_not(None)
@@ -446,11 +470,11 @@ class ConversationStore:
             .offset(offset)
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             return [_conversation(r) for r in conn.execute(stmt)]
 
     def queue_size(self) -> int:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             return int(conn.execute(select(func.count()).select_from(conversations).where(self._NEEDS_PERSON))
                        .scalar() or 0)  # fmt: skip
 
@@ -472,7 +496,7 @@ class ConversationStore:
         touched: dict[str, Any] = {"updated_at": stamp}
         if role == "agent":  # a person is in the conversation now: the bot keeps quiet until it is handed back
             touched["human_at"] = stamp
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             result = conn.execute(
                 insert(messages).values(
                     conversation_id=conversation_id,
@@ -509,7 +533,7 @@ class ConversationStore:
         stamp = now()
         state_json = _json(state)
         upsert = (
-            self._insert(conversations)
+            self.db.insert(conversations)
             .values(id=conversation_id, created_at=stamp, updated_at=stamp, audience=audience, state=state_json)
             .on_conflict_do_update(index_elements=["id"], set_={"state": state_json, "updated_at": stamp})
         )
@@ -519,7 +543,7 @@ class ConversationStore:
             {"conversation_id": conversation_id, "role": "bot", "text": storable(reply_text), "kind": kind,
              "score": score, "latency_ms": latency_ms, "reply": _json(reply), "created_at": stamp},
         ]  # fmt: skip
-        with self._tx() as conn:  # one transaction
+        with self.db.tx() as conn:  # one transaction
             conn.execute(upsert)
             ids = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
             user_id, bot_id = (int(r[0]) for r in ids)
@@ -541,19 +565,19 @@ class ConversationStore:
             .order_by(messages.c.id.desc())
             .limit(limit)
         )
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             rows = list(conn.execute(stmt))
         return [_message(r) for r in reversed(rows)]
 
     def message(self, message_id: int) -> Message | None:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(messages).where(messages.c.id == message_id)).first()
         return None if row is None else _message(row)
 
     # ------------------------------------------------------------------ accounts and console sessions
 
     def account(self, username: str) -> Account | None:
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(select(accounts).where(accounts.c.username == username)).first()
         if row is None:
             return None
@@ -566,8 +590,8 @@ class ConversationStore:
         stamp = now()
         values = {"display_name": display_name, "role": role, "password_hash": password_hash,
                   "password_changed_at": stamp}  # fmt: skip
-        stmt = self._insert(accounts).values(username=username, created_at=stamp, disabled=0, **values)
-        with self._tx() as conn:
+        stmt = self.db.insert(accounts).values(username=username, created_at=stamp, disabled=0, **values)
+        with self.db.tx() as conn:
             conn.execute(stmt.on_conflict_do_update(index_elements=["username"], set_=values))
             conn.execute(
                 update(agent_sessions)
@@ -577,11 +601,11 @@ class ConversationStore:
 
     def update_password_hash(self, username: str, password_hash: str) -> None:
         """The same password, re-hashed with newer parameters (sessions stay)."""
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(update(accounts).where(accounts.c.username == username).values(password_hash=password_hash))
 
     def start_session(self, token: str, username: str, expires_at: str, address: str | None) -> None:
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(
                 insert(agent_sessions).values(
                     token_hash=_token_hash(token), username=username, created_at=now(), expires_at=expires_at,
@@ -601,7 +625,7 @@ class ConversationStore:
                 & (accounts.c.disabled == 0)
             )
         )
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             row = conn.execute(stmt).first()
         if row is None:
             return None
@@ -610,7 +634,7 @@ class ConversationStore:
                        m["password_changed_at"])  # fmt: skip
 
     def end_session(self, token: str) -> None:
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(
                 update(agent_sessions)
                 .where((agent_sessions.c.token_hash == _token_hash(token)) & agent_sessions.c.revoked_at.is_(None))
@@ -621,7 +645,7 @@ class ConversationStore:
 
     def add_feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
         """The rating of one reply: a new rating replaces the earlier one (one per reply, never a pile)."""
-        with self._tx() as conn:
+        with self.db.tx() as conn:
             conn.execute(feedback.delete().where(feedback.c.message_id == message_id))
             result = conn.execute(
                 insert(feedback).values(
@@ -638,7 +662,7 @@ class ConversationStore:
         stmt = select(feedback).order_by(feedback.c.id)
         if conversation_id is not None:
             stmt = stmt.where(feedback.c.conversation_id == conversation_id)
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             return [dict(r._mapping) for r in conn.execute(stmt)]
 
     def to_improve(self, low_score: float) -> list[dict[str, Any]]:
@@ -670,7 +694,7 @@ class ConversationStore:
             )
             .order_by(messages.c.id)
         )
-        with self.engine.connect() as conn:
+        with self.db.read() as conn:
             rows = list(conn.execute(stmt))
         return [
             {"question": r[0], "kind": r[1], "score": r[2], "message_id": r[3], "thumbs_down": bool(r[4])}

@@ -17,6 +17,7 @@ import pytest
 
 from bot.engine import AnswerEngine
 from bot.settings import PROJECT_ROOT, Settings
+from bot.wiring import build_engine, open_storage
 
 SEED = PROJECT_ROOT.parent / "shared" / "seed" / "000_3fa6fe4e54b15c2e.txt"
 DEV_SET = PROJECT_ROOT / "tests" / "data" / "dev_queries.jsonl"
@@ -51,9 +52,8 @@ def settings(real_index_dir: Path) -> Settings:
 
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> AnswerEngine:
-    eng = AnswerEngine.from_settings(settings)
-    eng.warm_up()
-    return eng
+    # with the order database (seeded with knowledge/demo_orders.yaml) beside the test index
+    return build_engine(settings, open_storage(settings).orders, warm=True)
 
 
 @pytest.fixture()

@@ -149,7 +149,7 @@ def test_feedback_is_stored_and_thumbs_down_queues_the_conversation(client: Test
     mine = {"message_id": reply["message_id"], "session_id": reply["session_id"], "helpful": False, "comment": "没说清"}
     r = client.post("/api/feedback", json=mine)
     assert r.status_code == 201 and r.json()["stored"]
-    store = ConversationStore(web_settings.database_path)
+    store = ConversationStore.open(web_settings.database_path)
     stored = store.feedback(reply["session_id"])
     assert stored and stored[-1]["helpful"] == 0 and stored[-1]["comment"] == "没说清"
     conv = store.conversation(reply["session_id"])
@@ -163,7 +163,11 @@ def test_health_and_readiness(client: TestClient) -> None:
 
 
 def test_openapi_documents_the_api(client: TestClient) -> None:
-    paths = client.get("/openapi.json").json()["paths"]
+    from importlib.metadata import version
+
+    schema = client.get("/openapi.json").json()
+    assert schema["info"]["version"] == version("faqbot")  # one version source (bot/version.py)
+    paths = schema["paths"]
     assert {"/api/chat", "/api/faq", "/api/faq/{entry_id}", "/api/feedback", "/healthz", "/readyz"} <= set(paths)
 
 
@@ -318,7 +322,7 @@ def test_generated_agent_password_is_printed_once_and_only_its_hash_stored(
     printed = capsys.readouterr().err
     password = re.search(r"客服后台 /agent 初始密码（只显示这一次，请妥善保存）：(\S+)", printed)
     assert password is not None
-    account = ConversationStore(s.database_path).account("agent")
+    account = ConversationStore.open(s.database_path).account("agent")
     assert account is not None and account.password_hash.startswith("$argon2id")
     assert password.group(1) not in account.password_hash
     app = create_app(s)
@@ -460,5 +464,5 @@ def test_a_reply_keeps_one_rating_however_often_it_is_clicked(client: TestClient
     body = {"message_id": reply["message_id"], "session_id": reply["session_id"]}
     for helpful in (False,) * 10 + (True,):
         assert client.post("/api/feedback", json={**body, "helpful": helpful}).status_code == 201
-    rows = ConversationStore(web_settings.database_path).feedback(reply["session_id"])
+    rows = ConversationStore.open(web_settings.database_path).feedback(reply["session_id"])
     assert [r["helpful"] for r in rows] == [1]  # the last click counts, once

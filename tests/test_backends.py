@@ -56,15 +56,15 @@ def pg_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ConversationStore]:
     if request.param == "sqlite":
-        s = ConversationStore(tmp_path / "s.sqlite3")
+        s = ConversationStore.open(tmp_path / "s.sqlite3")
     else:
-        s = ConversationStore(tmp_path / "unused", request.getfixturevalue("pg_url"))
+        s = ConversationStore.open(tmp_path / "unused", request.getfixturevalue("pg_url"))
     yield s
     s.close()
 
 
 def test_the_store_behaves_the_same_on_both_backends(store: ConversationStore) -> None:
-    assert store.version == len(MIGRATIONS)
+    assert store.db.version == len(MIGRATIONS)
     u, b = store.record_turn("c1", "发票多久到", "10 个工作日内", kind="faq", score=0.95, latency_ms=9.5,
                              reply={"kind": "faq"}, state={"slots": {"x": "我"}}, audience="buyer")  # fmt: skip
     assert b == u + 1

@@ -178,7 +178,7 @@ def test_thumbs_down_is_stored(browser: object, server: dict[str, str]) -> None:
     answer = w.ask("提现多久到账", kind="faq")
     answer.get_by_role("button", name="这个回答没有帮助").click()  # type: ignore[attr-defined]
     answer.get_by_text("感谢反馈").wait_for()  # type: ignore[attr-defined]
-    rows = ConversationStore(Path(server["db"])).feedback()
+    rows = ConversationStore.open(Path(server["db"])).feedback()
     assert rows and rows[-1]["helpful"] == 0
 
 

@@ -128,7 +128,7 @@ def test_report_shows_hostile_user_text_as_text_and_writes_a_formula_safe_csv(
     from bot.store import ConversationStore
 
     db = tmp_path / "faqbot.sqlite3"
-    store = ConversationStore(db)
+    store = ConversationStore.open(db)
     for k, text in enumerate(HOSTILE):
         store.record_turn(f"c{k}", text, "抱歉……", kind="fallback", score=0.05, latency_ms=5.0,
                           reply={"kind": "fallback"}, state={})  # fmt: skip

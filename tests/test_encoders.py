@@ -18,6 +18,7 @@ from bot.encoders import (
     make_encoder,
 )
 from bot.settings import Settings
+from bot.wiring import build_engine
 
 
 def test_importing_the_package_loads_no_model() -> None:
@@ -97,7 +98,6 @@ def test_sentence_transformers_missing_model_gives_a_clear_error(
 @pytest.mark.integration
 def test_sentence_transformers_backend_end_to_end(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Build a real index with the sentence-transformers backend and answer through it (mechanics only)."""
-    from bot.engine import AnswerEngine
     from bot.index import read_manifest
 
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
@@ -108,7 +108,7 @@ def test_sentence_transformers_backend_end_to_end(monkeypatch: pytest.MonkeyPatc
         st_passage_prefix="",
         index_dir=tmp_path,
     )
-    engine = AnswerEngine.from_settings(settings)
+    engine = build_engine(settings)
     manifest = read_manifest(tmp_path)
     assert manifest is not None and manifest["encoder"].startswith("sentence-transformers/")
     assert manifest["dimension"] == 384

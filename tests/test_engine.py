@@ -90,7 +90,7 @@ def test_conflicting_figures_are_both_stated(engine: AnswerEngine) -> None:
 
 
 def test_audience_prefers_the_users_side(engine: AnswerEngine) -> None:
-    from bot.engine import AUDIENCE_MISMATCH_FACTOR
+    from bot.retriever import AUDIENCE_MISMATCH_FACTOR
 
     neutral = {c.entry.id: c.score for c in engine.rank("开票信息有误")}
     for audience in ("buyer", "provider"):
@@ -107,7 +107,7 @@ def test_audience_prefers_the_users_side(engine: AnswerEngine) -> None:
 
 def test_clarify_offers_two_or_three_options(engine: AnswerEngine) -> None:
     engine_settings = engine.settings.model_copy(update={"answer_threshold": 1.0, "clarify_threshold": 0.0})
-    strict = AnswerEngine(engine_settings, engine.kb, engine.encoder, engine.normalizer, engine.index)
+    strict = AnswerEngine(engine_settings, engine.kb, engine.normalizer, engine.retriever)
     reply = strict.answer("小程序多久能用")
     assert reply.kind == "clarify"
     assert 2 <= len(reply.suggestions) <= 3
@@ -123,9 +123,8 @@ def test_identical_answers_are_not_offered_twice(engine: AnswerEngine) -> None:
     strict = AnswerEngine(
         engine.settings.model_copy(update={"answer_threshold": 1.0, "clarify_threshold": 0.0}),
         engine.kb,
-        engine.encoder,
         engine.normalizer,
-        engine.index,
+        engine.retriever,
     )
     options = {s.id for s in strict.answer("云市场买的商品怎么开发票").suggestions}
     assert len(options & twins) == 1
@@ -143,7 +142,7 @@ def test_rules_seam_runs_before_retrieval(engine: AnswerEngine) -> None:
         def handle(self, message: str, context: Context, session: Session) -> Reply | None:
             return Reply(q=message, kind="rule", text="rule", rule={"name": "demo"}) if "规则" in message else None
 
-    ruled = AnswerEngine(engine.settings, engine.kb, engine.encoder, engine.normalizer, engine.index, [AlwaysRule()])
+    ruled = AnswerEngine(engine.settings, engine.kb, engine.normalizer, engine.retriever, [AlwaysRule()])
     assert ruled.answer("退款规则").kind == "rule"
     assert ruled.answer("镜像能下载吗").kind == "faq"
 

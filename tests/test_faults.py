@@ -164,9 +164,9 @@ def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settin
     with TestClient(create_app(base)) as client:
         first = client.post("/api/chat", json={"message": "发票多久到", "context": TODAY}).json()
         store = client.app.state.store  # type: ignore[attr-defined]
-        writable = store.engine
+        writable = store.db.engine
         # a real read-only connection to the same file (as root, file permissions would not stop writes)
-        store.engine = create_engine(
+        store.db.engine = create_engine(
             f"sqlite:///file:{base.database_path}?mode=ro&uri=true", connect_args={"check_same_thread": False}
         )
         try:
@@ -181,8 +181,8 @@ def test_a_read_only_database_refuses_clearly_and_keeps_what_it_has(base: Settin
                 assert ws.receive_json()["type"] == "typing"
                 assert ws.receive_json()["code"] == "storage_unavailable"  # the socket stays up
         finally:
-            store.engine.dispose()
-            store.engine = writable
+            store.db.engine.dispose()
+            store.db.engine = writable
         history = store.messages(first["session_id"])
         assert [m.text for m in history if m.role == "user"] == ["发票多久到"]  # nothing half-written
         assert client.get("/readyz").status_code == 200
@@ -192,7 +192,7 @@ def test_a_full_database_refuses_clearly_and_recovers(base: Settings) -> None:
     with TestClient(create_app(base.model_copy(update={"messages_per_minute": 1000}))) as client:
         first = client.post("/api/chat", json={"message": "发票多久到", "context": TODAY}).json()
         store = client.app.state.store  # type: ignore[attr-defined]
-        roomy = store.engine
+        roomy = store.db.engine
         full = create_engine(f"sqlite:///{base.database_path}", connect_args={"check_same_thread": False})
 
         @event.listens_for(full, "connect")
@@ -202,7 +202,7 @@ def test_a_full_database_refuses_clearly_and_recovers(base: Settings) -> None:
             cur.execute(f"PRAGMA max_page_count = {pages}")
             cur.close()
 
-        store.engine = full
+        store.db.engine = full
         try:
             big = "发票" * 240
             codes = {client.post("/api/chat", json={"message": big, "session_id": first["session_id"]}).status_code
@@ -211,7 +211,7 @@ def test_a_full_database_refuses_clearly_and_recovers(base: Settings) -> None:
             assert client.get("/readyz").json()["checks"]["database"] in (True, False)  # answers, never crashes
         finally:
             full.dispose()
-            store.engine = roomy
+            store.db.engine = roomy
         assert (
             client.post("/api/chat", json={"message": "镜像能下载吗", "session_id": first["session_id"]}).status_code
             == 200
@@ -261,7 +261,7 @@ def test_a_corrupt_jieba_dictionary_is_written_again(
 def test_a_hand_over_is_stored_with_its_turn_or_not_at_all(base: Settings) -> None:
     with TestClient(create_app(base)) as client:
         store = client.app.state.store  # type: ignore[attr-defined]
-        with store.engine.begin() as conn:  # the queue write fails, as a crash between the two writes would
+        with store.db.engine.begin() as conn:  # the queue write fails, as a crash between the two writes would
             conn.exec_driver_sql(
                 "CREATE TRIGGER no_handoffs BEFORE INSERT ON handoffs BEGIN SELECT RAISE(ABORT, 'disk gone'); END"
             )
@@ -270,7 +270,7 @@ def test_a_hand_over_is_stored_with_its_turn_or_not_at_all(base: Settings) -> No
         assert r.status_code == 503 and r.json()["code"] == "storage_unavailable"
         texts = [m.text for m in store.messages(first["session_id"])]
         assert "转人工" not in texts  # no hand-over request stored without its place in the queue
-        with store.engine.begin() as conn:
+        with store.db.engine.begin() as conn:
             conn.exec_driver_sql("DROP TRIGGER no_handoffs")
         client.post("/api/chat", json={"message": "转人工", "session_id": first["session_id"]})
         conv = store.conversation(first["session_id"])
@@ -283,7 +283,7 @@ def test_serve_on_a_read_only_database_without_a_session_secret_says_why(
     from bot.store import ConversationStore
 
     db = tmp_path / "ro.sqlite3"
-    ConversationStore(db).close()  # migrated, but no accounts and no session secret stored yet
+    ConversationStore.open(db).close()  # migrated, but no accounts and no session secret stored yet
     env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
     env.update(FAQBOT_INDEX_DIR=str(real_index_dir), FAQBOT_ALLOW_REBUILD="false",
                FAQBOT_DATABASE_URL=f"sqlite:///file:{db}?mode=ro&uri=true", FAQBOT_PORT=str(free_port()))  # fmt: skip

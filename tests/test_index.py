@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from bot.encoders import HashEncoder
-from bot.engine import AnswerEngine, ensure_index
 from bot.errors import IndexUnusable
-from bot.index import build_index, load_index, read_manifest
+from bot.index import build_index, ensure_index, load_index, read_manifest
 from bot.knowledge import load_knowledge
 from bot.normalize import Normalizer
 from bot.settings import PROJECT_ROOT, Settings
+from bot.wiring import build_engine
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +45,7 @@ def test_manifest_records_what_the_index_was_built_from(hash_index: Path) -> Non
 
 def test_loaded_index_answers(hash_index: Path) -> None:
     settings = Settings(index_dir=hash_index, encoder="hash", allow_rebuild=False)
-    engine = AnswerEngine.from_settings(settings)
+    engine = build_engine(settings)
     ranked = engine.rank("镜像如何下载？")
     assert ranked[0].entry.id == "image-download"
     assert 0.0 <= ranked[-1].score <= ranked[0].score <= 1.0
@@ -58,7 +58,7 @@ def test_stale_index_is_refused_when_rebuilds_are_off(hash_index: Path, tmp_path
     (index_dir / "manifest.json").write_text(json.dumps(manifest))
     settings = Settings(index_dir=index_dir, encoder="hash", allow_rebuild=False)
     with pytest.raises(IndexUnusable, match=r"knowledge_hash changed.*FAQBOT_ALLOW_REBUILD is off"):
-        AnswerEngine.from_settings(settings)
+        build_engine(settings)
 
 
 def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -> None:
@@ -70,7 +70,8 @@ def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -
     settings = Settings(index_dir=index_dir, encoder="hash")
     kb = load_knowledge(settings.knowledge_dir)
     normalizer = Normalizer.for_knowledge(kb, index_dir)
-    ensure_index(settings, kb, HashEncoder(), normalizer, lambda s, d, t: steps.append(s))
+    ensure_index(kb, HashEncoder(), normalizer, settings.index_dir, settings.index_type, settings.allow_rebuild,
+                 lambda s, d, t: steps.append(s))  # fmt: skip
     assert steps  # progress was reported
     assert read_manifest(index_dir)["knowledge_hash"] == kb.content_hash  # type: ignore[index]
 
@@ -78,7 +79,7 @@ def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -
 def test_missing_index_is_refused_with_a_clear_message(tmp_path: Path) -> None:
     settings = Settings(index_dir=tmp_path / "nothing", encoder="hash", allow_rebuild=False)
     with pytest.raises(IndexUnusable, match="no index has been built yet"):
-        AnswerEngine.from_settings(settings)
+        build_engine(settings)
 
 
 @pytest.mark.parametrize("name", ["vectors.faiss", "arrays.npz", "manifest.json"])
@@ -93,7 +94,7 @@ def test_corrupt_index_is_rebuilt_on_start_when_allowed(hash_index: Path, tmp_pa
     index_dir = _copy(hash_index, tmp_path)
     (index_dir / "vectors.faiss").write_bytes(b"broken")
     (index_dir / "manifest.json").write_text("{not json")
-    engine = AnswerEngine.from_settings(Settings(index_dir=index_dir, encoder="hash"))
+    engine = build_engine(Settings(index_dir=index_dir, encoder="hash"))
     assert engine.rank("发票")[0].score >= 0.0
     assert load_index(index_dir).faiss_index.ntotal > 0
 

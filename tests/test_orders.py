@@ -15,8 +15,8 @@ DEMO = PROJECT_ROOT / "knowledge" / "demo_orders.yaml"
 
 
 def test_wal_mode_seed_and_lookup(tmp_path: Path) -> None:
-    store = OrderStore(tmp_path / "db" / "faqbot.sqlite3")
-    assert store.journal_mode() == "wal"
+    store = OrderStore.open(tmp_path / "db" / "faqbot.sqlite3")
+    assert store.db.journal_mode() == "wal"
     added = store.seed(DEMO)
     assert added == len(read_demo_orders(DEMO)) >= 5
     assert store.seed(DEMO) == 0  # only into an empty table
@@ -28,10 +28,10 @@ def test_wal_mode_seed_and_lookup(tmp_path: Path) -> None:
 
 def test_orders_survive_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "faqbot.sqlite3"
-    store = OrderStore(path)
+    store = OrderStore.open(path)
     store.upsert(OrderInfo(id="A1", product_type="saas", purchased_on=date(2026, 11, 1)))
     store.close()
-    again = OrderStore(path)
+    again = OrderStore.open(path)
     got = again.get("A1")
     assert got is not None and got.purchased_on == date(2026, 11, 1) and got.service_confirmed is None
 
@@ -44,7 +44,7 @@ def test_bad_demo_file_and_bad_orders_fail_clearly(tmp_path: Path) -> None:
     bad.write_text("orders: 3\n", encoding="utf-8")
     with pytest.raises(OrderError, match="'orders' list"):
         read_demo_orders(bad)
-    store = OrderStore(tmp_path / "x.sqlite3")
+    store = OrderStore.open(tmp_path / "x.sqlite3")
     with pytest.raises(OrderError, match="needs id"):
         store.upsert(OrderInfo(id="B"))
     store.upsert(OrderInfo(id="C", product_type="api", purchased_on=date(2026, 1, 1)))
@@ -55,7 +55,7 @@ def test_unusable_database_path_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("x", encoding="utf-8")
     with pytest.raises(OrderError, match="cannot open the order database"):
-        OrderStore(blocker / "sub" / "faqbot.sqlite3")
+        OrderStore.open(blocker / "sub" / "faqbot.sqlite3")
 
 
 def test_a_timestamp_from_the_page_counts_as_its_day_in_shanghai() -> None:

@@ -208,7 +208,7 @@ def test_hostile_text_is_stored_and_returned_as_text(roomy: TestClient, app_sett
     reply = roomy.post("/api/chat", json={"message": hostile, "context": {}}).json()
     assert reply["q"] == hostile
     assert "<script" not in reply["html"] and "javascript:" not in reply["html"]
-    store = ConversationStore(Path(app_settings.database_path))
+    store = ConversationStore.open(Path(app_settings.database_path))
     texts = [m.text for m in store.messages(reply["session_id"])]
     assert texts[0] == hostile  # stored exactly, parameterised SQL
     assert store.conversation(reply["session_id"]) is not None
@@ -377,7 +377,7 @@ def _conversation_count(store: ConversationStore) -> int:
 
     from bot.store import conversations
 
-    with store.engine.connect() as conn:
+    with store.db.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(conversations)).scalar() or 0)
 
 

@@ -13,49 +13,49 @@ from bot.store import MIGRATIONS, ConversationStore
 
 
 def test_new_database_is_migrated_to_the_latest_version_in_wal(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "a.sqlite3")
-    assert store.version == len(MIGRATIONS)
-    assert store.journal_mode() == "wal"
-    with store.engine.connect() as conn:
-        tables = set(store.engine.dialect.get_table_names(conn))
+    store = ConversationStore.open(tmp_path / "a.sqlite3")
+    assert store.db.version == len(MIGRATIONS)
+    assert store.db.journal_mode() == "wal"
+    with store.db.engine.connect() as conn:
+        tables = set(store.db.engine.dialect.get_table_names(conn))
     assert {"conversations", "messages", "feedback", "handoffs", "orders", "settings"} <= tables
 
 
 def test_a_database_from_a_newer_program_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "future.sqlite3"
-    ConversationStore(path).close()
+    ConversationStore.open(path).close()
     db = sqlite3.connect(path)
     db.execute("UPDATE schema_version SET version = ?", (len(MIGRATIONS) + 1,))
     db.commit()
     db.close()
     with pytest.raises(StoreError, match="newer than this program"):
-        ConversationStore(path)
+        ConversationStore.open(path)
 
 
 def test_a_turn_is_stored_whole_and_survives_a_reopen(tmp_path: Path) -> None:
     path = tmp_path / "t.sqlite3"
-    store = ConversationStore(path)
+    store = ConversationStore.open(path)
     user_id, bot_id = store.record_turn(
         "c1", "发票多久到", "10 个工作日内", kind="faq", score=0.9, latency_ms=9.0, reply={"kind": "faq"},
         state={"slots": {"a": 1}}, audience="buyer",
     )  # fmt: skip
     assert bot_id == user_id + 1
     store.close()
-    again = ConversationStore(path)
+    again = ConversationStore.open(path)
     conv = again.conversation("c1")
     assert conv is not None and conv.state == {"slots": {"a": 1}} and conv.audience == "buyer"
     assert [(m.role, m.text) for m in again.messages("c1")] == [("user", "发票多久到"), ("bot", "10 个工作日内")]
 
 
 def test_a_failed_turn_stores_nothing(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "f.sqlite3")
+    store = ConversationStore.open(tmp_path / "f.sqlite3")
     with pytest.raises(TypeError):
         store.record_turn("c2", "hi", "x", kind="faq", score=1.0, latency_ms=None, reply={"bad": object()}, state={})
     assert store.conversation("c2") is None and store.messages("c2") == []
 
 
 def test_queue_lists_conversations_that_need_a_person(tmp_path: Path) -> None:
-    store = ConversationStore(tmp_path / "q.sqlite3")
+    store = ConversationStore.open(tmp_path / "q.sqlite3")
     for cid in ("ok", "asked", "flagged"):
         store.record_turn(cid, "q", "a", kind="faq", score=1.0, latency_ms=None, reply={}, state={})
     store.set_handoff("asked", "requested", reason="user_request")
@@ -66,7 +66,7 @@ def test_queue_lists_conversations_that_need_a_person(tmp_path: Path) -> None:
 def test_the_queue_ranks_requests_for_a_person_by_when_they_were_made(tmp_path: Path) -> None:
     """A conversation the bot flagged long ago and that asks for a person later waits from its request: flagging
     many conversations first cannot pre-age a flood of hand-over requests ahead of a real one."""
-    store = ConversationStore(tmp_path / "age.sqlite3")
+    store = ConversationStore.open(tmp_path / "age.sqlite3")
     for cid in ("attacker", "real", "flag-only"):
         store.record_turn(cid, "q", "a", kind="fallback", score=0.0, latency_ms=None, reply={}, state={})
     steps = [

@@ -24,24 +24,26 @@ from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
 from bot.conversations import ChatService, EngineWorker, Hub, RedisHub
-from bot.errors import EncoderError, IndexUnusable, SetupError, UnsafeSettings
+from bot.errors import EncoderError, IndexUnusable, KnowledgeError, OrderError, RulesError, SetupError, UnsafeSettings
 from bot.settings import Settings
-from bot.store import ConversationStore
+from bot.version import VERSION
+from bot.wiring import engine_or_degraded, open_storage
 
 log = logging.getLogger(__name__)
 
 
-PUBLIC_PROBLEMS = {  # what /readyz tells anyone; the log has the details (file paths included)
-    "IndexUnusable": "the search index cannot be used",
-    "EncoderError": "the sentence encoder cannot be loaded",
-    "KnowledgeError": "the knowledge files are invalid",
-    "RulesError": "the rules data is invalid",
-    "OrderError": "the order data cannot be used",
+PUBLIC_PROBLEMS: dict[type[SetupError], str] = {  # what /readyz tells anyone; the log has the details (paths)
+    IndexUnusable: "the search index cannot be used",
+    EncoderError: "the sentence encoder cannot be loaded",
+    KnowledgeError: "the knowledge files are invalid",
+    RulesError: "the rules data is invalid",
+    OrderError: "the order data cannot be used",
 }
 
 
-def public_problem(exc: Exception) -> str:
-    return PUBLIC_PROBLEMS.get(type(exc).__name__, "the answer engine could not start")
+def public_problem(exc: SetupError) -> str:
+    return next((text for kind, text in PUBLIC_PROBLEMS.items() if isinstance(exc, kind)),
+                "the answer engine could not start")  # fmt: skip
 
 
 class _RedactSessionIds(logging.Filter):
@@ -74,50 +76,35 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if settings.env == "production" and settings.production_problems():
         raise UnsafeSettings("refusing to start in production: " + "; ".join(settings.production_problems()))
     # The database opens now (the session secret lives there); the engine opens in the lifespan.
-    store = ConversationStore(settings.database_path, settings.database_url)
-    auth = AgentAuth.from_settings(settings, store)
+    storage = open_storage(settings)
+    auth = AgentAuth.from_settings(settings, storage.conversations)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from bot.engine import AnswerEngine
-
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
         gate = app.state.guards.allow_handoff
         hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
         await hub.start()
-        app.state.problem = None
-        try:
-            engine = await worker.run(AnswerEngine.from_settings, settings)
-            await worker.run(engine.warm_up)
-        except SetupError as exc:
-            # Degrade instead of crashing: pages, health and the console stay up; /readyz says why. Without the
-            # index or the encoder, rules and keyword search still help (bot/degraded.py).
-            app.state.problem = public_problem(exc)
-            log.error("the answer engine could not start, serving degraded: %s: %s", type(exc).__name__, exc)
-            app.state.engine = app.state.service = None
-            if isinstance(exc, (IndexUnusable, EncoderError)):
-                from bot.degraded import LexicalEngine
-
-                try:
-                    lexical = await worker.run(LexicalEngine.from_settings, settings)
-                except SetupError as again:
-                    log.error("lexical-only mode could not start either: %s", again)
-                else:
-                    app.state.engine = lexical
-                    app.state.service = ChatService(lexical, store, hub=hub, worker=worker, handoff_gate=gate)
-                    log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
-        else:
-            app.state.engine = engine
-            app.state.service = ChatService(engine, store, hub=hub, worker=worker, handoff_gate=gate)
-            log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.encoder.id)
+        engine, problem = await worker.run(engine_or_degraded, settings, storage.orders)
+        # Degrade instead of crashing: pages, health and the console stay up; /readyz says why (without the path
+        # details the log has). Without the index or the encoder, rules and keyword search still help.
+        app.state.problem = public_problem(problem) if problem is not None else None
+        app.state.engine = engine
+        app.state.service = None
+        if engine is not None:
+            app.state.service = ChatService(engine, storage.conversations, hub=hub, worker=worker, handoff_gate=gate)
+            if engine.degraded:
+                log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
+            else:
+                log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.retriever)
         yield
         await hub.stop()
         worker.close()
-        store.close()
+        storage.close()
 
     app = FastAPI(
         title="腾讯云云市场 FAQ bot",
-        version="0.2.0",
+        version=VERSION,
         description="Chat API, FAQ API, feedback and the agent console of the offline marketplace FAQ bot.",
         lifespan=lifespan,
         docs_url=None,  # self-hosted below (bot/api/docs.py), or not at all in production
@@ -125,7 +112,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json" if settings.docs_enabled else None,
     )
     app.state.settings = settings
-    app.state.store = store
+    app.state.store = storage.conversations
+    app.state.storage = storage
     app.state.auth = auth
     app.state.guards = Guards(settings)
     app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))

@@ -18,11 +18,11 @@ async def reload_knowledge(
     request: Request, admin: AdminDep, service: ServiceDep, settings: SettingsDep
 ) -> dict[str, object]:
     """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
-    from bot.engine import AnswerEngine
+    from bot.wiring import build_engine
 
+    storage = request.app.state.storage  # the same database and order store: reload opens nothing new
     try:
-        engine = await service.worker.run(AnswerEngine.from_settings, settings)
-        await service.worker.run(engine.warm_up)
+        engine = await service.worker.run(lambda: build_engine(settings, storage.orders, warm=True))
     except SetupError as exc:
         raise FaqbotError(f"knowledge not reloaded, the old one keeps serving: {exc}", code="bad_knowledge") from exc
     service.engine = engine
@@ -36,7 +36,7 @@ async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep
     """The `faqbot report` groups as CSV."""
     from bot.reporting import group_questions, write_csv
 
-    encoder = getattr(service.engine, "encoder", None)
+    encoder = service.engine.encoder
     if encoder is None:
         raise Unavailable("the report groups questions with the encoder, which is not loaded")
     rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)

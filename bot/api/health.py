@@ -18,10 +18,8 @@ async def healthz() -> dict[str, str]:  # on the event loop: no worker thread to
 @router.get("/readyz")
 def readyz(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResponse:
     engine = getattr(request.app.state, "engine", None)
-    index = getattr(engine, "index", None)
     checks = {
-        "index": index is not None and index.faiss_index.ntotal > 0,
-        "encoder": bool(getattr(engine, "warmed", False)),
+        **(engine.ready() if engine is not None else {"index": False, "encoder": False}),
         # one committed test write a second at most, however often the probe (or anybody) asks
         "database": store.writable(min_free_bytes=settings.min_free_disk_mb * 1024 * 1024, reuse_seconds=1.0),
     }
@@ -30,7 +28,7 @@ def readyz(request: Request, store: StoreDep, settings: SettingsDep) -> JSONResp
     problem = getattr(request.app.state, "problem", None)
     if problem:
         body["problem"] = problem
-        body["mode"] = "lexical-only" if getattr(engine, "degraded", False) else "unavailable"
+        body["mode"] = "lexical-only" if engine is not None and engine.degraded else "unavailable"
     if not checks["database"]:
         body["database_problem"] = "the database is not writable (read-only, full disk, or its file was deleted)"
     return JSONResponse(body, status_code=200 if ok else 503)
