@@ -201,7 +201,7 @@ def _show(reply: Reply) -> None:
 
     source = ""
     if reply.rule:
-        source = escape("依据：" + "、".join(f"「{c['question']}」" for c in reply.rule["cites"]))
+        source = escape("依据：" + "、".join(f"「{c.question}」" for c in reply.rule.cites))
     elif reply.faq:
         source = escape(f"来源：{reply.faq.category} ›「{reply.faq.question}」 最近更新 {reply.faq.updated}")
     title = escape(f"[{reply.kind}] 置信度 {reply.score:.2f}")

@@ -20,7 +20,7 @@ from bot.errors import ConversationNotFound
 from bot.knowledge import FaqEntry
 from bot.messages import ServiceMessages, load_messages
 from bot.render import markdown_to_html, markdown_to_text
-from bot.reply import Context, Reply, Session
+from bot.reply import Context, Reason, Reply, Session
 from bot.store import Conversation, ConversationStore, Message, TurnFlags, new_id, now
 
 log = logging.getLogger(__name__)
@@ -130,7 +130,7 @@ class RedisHub(Hub):
         await self.redis.aclose()
 
 
-USER_REQUEST = "user_request"
+UNANSWERED = (Reason.LOW_CONFIDENCE, Reason.OTHER_PLATFORM, Reason.NOT_IN_FAQ)  # fallbacks agents should see
 
 
 class ChatService:
@@ -183,12 +183,14 @@ class ChatService:
         *,
         address: str = "unknown",
         new: bool = False,
+        handoff: bool = False,
     ) -> Reply:
         """Answer one message and store the turn. ``new``: the server chose ``conversation_id`` and knows it is not
         stored yet (a socket's provisional id, a fresh POST) — it becomes the new conversation's id, unlooked-up.
         Otherwise a ``conversation_id`` None or unknown starts a new conversation with a fresh id (an id a
-        client makes up is never adopted)."""
-        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, new)
+        client makes up is never adopted). ``handoff``: the user pressed the hand-over button (``text`` is what the
+        transcript shows for it)."""
+        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, new, handoff)
         for frame in frames:
             await self.hub.to_agents(frame)
         return reply
@@ -200,6 +202,7 @@ class ChatService:
         context: Context | dict[str, Any] | None,
         address: str,
         new: bool,
+        handoff: bool = False,
     ) -> tuple[Reply, list[dict[str, Any]]]:
         audience = context.audience if isinstance(context, Context) else (context or {}).get("audience")
         cid = conversation_id or new_id()
@@ -211,15 +214,22 @@ class ChatService:
                                     audience if isinstance(audience, str) else None, {}, "bot", None, None)  # fmt: skip
             user_text = (text if isinstance(text, str) else str(text))[: self.engine.settings.max_message_chars * 4]
             session = self._session(conv)
+
+            def answer(s: Session) -> Reply:
+                if handoff:
+                    return self.engine.request_handoff(user_text, context, s)
+                return self.engine.answer(text, context, s)
+
             if conv.handoff == "agent":
-                reply = self._people_reply(user_text, "with_agent", self.messages.people.with_agent)
+                reply = self._people_reply(user_text, Reason.WITH_AGENT, self.messages.people.with_agent)
             elif conv.with_people:
-                reply, session = self._while_waiting(text, context, session, conv)
+                reply, session = self._while_waiting(answer, session)
             else:
-                reply = self.engine.answer(text, context, session)
+                reply = answer(session)
             flags = self._flags(conv, reply, session, address)
-            if flags is None and reply.kind == "handoff" and reply.reason == USER_REQUEST and conv.handoff == "bot":
-                reply = self._people_reply(user_text, "handoff_limited", self.messages.people.too_many_handoffs)
+            asked = reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST
+            if flags is None and asked and conv.handoff == "bot":  # over the address's hand-over allowance
+                reply = self._people_reply(user_text, Reason.HANDOFF_LIMITED, self.messages.people.too_many_handoffs)
             reply.session_id = conv.id
             _, reply.message_id = self.store.record_turn(
                 conv.id,
@@ -238,34 +248,32 @@ class ChatService:
         return reply, frames
 
     @staticmethod
-    def _people_reply(q: str, reason: str, text: str) -> Reply:
+    def _people_reply(q: str, reason: Reason, text: str) -> Reply:
         return Reply(q=q, kind="handoff", text=text, reason=reason, score=1.0)
 
-    def _while_waiting(
-        self, text: Any, context: Context | dict[str, Any] | None, session: Session, conv: Conversation
-    ) -> tuple[Reply, Session]:
+    def _while_waiting(self, answer: Callable[[Session], Reply], session: Session) -> tuple[Reply, Session]:
         """A person has been asked for, or has written: the bot answers only a clear FAQ question (marked as the
         bot's); anything else — chatter, a rule, a guess — waits for the person."""
         probe = Session.from_state(session.to_state())
-        reply = self.engine.answer(text, context, probe)
-        if reply.kind == "faq" and reply.reason == "confident":
+        reply = answer(probe)
+        if reply.kind == "faq" and reply.reason == Reason.CONFIDENT:
             reply.text = f"{self.messages.people.bot_note}\n\n{reply.text}"
             return reply, probe
         people = self.messages.people
-        if reply.kind == "handoff" and reply.reason == USER_REQUEST:
-            return self._people_reply(reply.q, "already_waiting", people.already_waiting), session
-        return self._people_reply(reply.q, "waiting_for_agent", people.waiting), session
+        if reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST:
+            return self._people_reply(reply.q, Reason.ALREADY_WAITING, people.already_waiting), session
+        return self._people_reply(reply.q, Reason.WAITING_FOR_AGENT, people.waiting), session
 
     def _flags(self, conv: Conversation, reply: Reply, session: Session, address: str) -> TurnFlags | None:
         """What this turn means for the agents' queue — stored in the turn's own transaction. A hand-over
         request beyond the address's allowance enters no queue (None)."""
-        if reply.kind == "handoff" and reply.reason == USER_REQUEST and conv.handoff == "bot":
-            return TurnFlags(handoff="requested", reason=USER_REQUEST) if self.handoff_gate(address) else None
+        if reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST and conv.handoff == "bot":
+            return TurnFlags(handoff="requested", reason=Reason.USER_REQUEST) if self.handoff_gate(address) else None
         if conv.attention is not None:
             return None
-        if reply.kind == "fallback" and reply.reason in ("low_confidence", "other_platform", "not_in_faq"):
+        if reply.kind == "fallback" and reply.reason in UNANSWERED:
             return TurnFlags(attention="fallback")
-        if reply.kind == "clarify" and len(session.history) >= 2 and session.history[-2].kind == "clarify":
+        if reply.kind == "clarify" and session.recent_kinds[-2:] == ["clarify", "clarify"]:
             return TurnFlags(attention="repeated_clarify")
         return None
 

@@ -10,7 +10,6 @@ import logging
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -20,7 +19,7 @@ from bot.errors import first_error_parts
 from bot.gaps import Gaps, gap_reply
 from bot.knowledge import KnowledgeBase
 from bot.normalize import Normalizer, clean_text
-from bot.reply import Context, FaqRef, Reply, Session, Suggestion
+from bot.reply import Context, FaqRef, Reply, RuleResult, Session, Suggestion
 from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
 
@@ -32,15 +31,19 @@ _PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 class RuleHandler(Protocol):
-    """The rules engine plugs in here: return a reply to take the message, or None to pass."""
+    """The dialogue around the rules (bot/dialogue.py) plugs in here."""
 
-    def handle(self, message: str, context: Context, session: Session) -> Reply | None: ...
+    def handle(self, message: str, context: Context, session: Session) -> Reply | None:
+        """A reply to take the message, or None to pass it on."""
+        ...
 
+    def faq_hint(self, faq_id: str) -> str | None:
+        """A line under this FAQ answer, offering to work out the user's case (None: nothing to offer)."""
+        ...
 
-class FaqHinter(Protocol):
-    """Optional for a rule handler: a line to add under a FAQ answer (an offer to work out the user's case)."""
-
-    def faq_hint(self, faq_id: str) -> str | None: ...
+    def request_handoff(self, message: str, session: Session) -> Reply:
+        """The user asked for a person."""
+        ...
 
 
 class AgentSuggestion(BaseModel):
@@ -50,7 +53,7 @@ class AgentSuggestion(BaseModel):
     text: str
     faq: FaqRef
     score: float
-    rule: dict[str, Any] | None = None
+    rule: RuleResult | None = None
 
 
 class AnswerEngine:
@@ -63,14 +66,14 @@ class AnswerEngine:
         kb: KnowledgeBase,
         normalizer: Normalizer,
         retriever: Retriever,
-        rules: Sequence[RuleHandler] = (),
+        dialogue: RuleHandler | None = None,
         gaps: Gaps | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
         self.normalizer = normalizer
         self.retriever = retriever
-        self.rules = list(rules)
+        self.dialogue = dialogue
         self.gaps = gaps or Gaps(gaps=[])
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
         self._platforms = [clean_text(p) for p in kb.other_platforms]
@@ -130,11 +133,9 @@ class AnswerEngine:
         ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         out: list[AgentSuggestion] = []
         probe = Session.from_state(session.to_state()) if session is not None else Session()
-        for rule in self.rules:
-            ruled = rule.handle(message, ctx, probe)
-            if ruled is not None and ruled.kind == "rule" and ruled.faq is not None:
-                out.append(AgentSuggestion(kind="rule", text=ruled.text, faq=ruled.faq, score=1.0, rule=ruled.rule))
-                break
+        ruled = self.dialogue.handle(message, ctx, probe) if self.dialogue is not None else None
+        if ruled is not None and ruled.kind == "rule" and ruled.faq is not None:
+            out.append(AgentSuggestion(kind="rule", text=ruled.text, faq=ruled.faq, score=1.0, rule=ruled.rule))
         if not self._key(message):
             return out
         seen = {s.faq.id for s in out}
@@ -186,10 +187,9 @@ class AnswerEngine:
         if gap is not None:
             return gap_reply(gap, raw, self.kb)
         # Rules before small talk: "好的" / "是" may answer a question the rule asked.
-        for rule in self.rules:
-            ruled = rule.handle(text, ctx, session)
-            if ruled is not None:
-                return ruled
+        ruled = self.dialogue.handle(text, ctx, session) if self.dialogue is not None else None
+        if ruled is not None:
+            return ruled
 
         intent = self._smalltalk.get(self._key(text))
         if intent is not None:
@@ -198,11 +198,17 @@ class AnswerEngine:
         if self.degraded:
             return self._degraded_decide(raw, text)
         reply = self._decide(raw, self.rank(text, ctx.audience))
-        if reply.kind == "faq" and reply.faq is not None:
-            hinters: list[FaqHinter] = [r for r in self.rules if hasattr(r, "faq_hint")]  # type: ignore[misc]
-            hints = [h for h in (r.faq_hint(reply.faq.id) for r in hinters) if h]
-            if hints:
-                reply.text += "\n\n" + "\n".join(f"> 提示：{h}" for h in hints)
+        hint = self.dialogue.faq_hint(reply.faq.id) if self.dialogue is not None and reply.faq else None
+        if reply.kind == "faq" and hint:
+            reply.text += f"\n\n> 提示：{hint}"
+        return reply
+
+    def request_handoff(self, message: str, context: Context | dict[str, Any] | None, session: Session) -> Reply:
+        """The user asked for a person by a button, not in words: the same reply as typing "转人工"."""
+        if self.dialogue is None:
+            raise RuntimeError("an engine without a dialogue cannot hand over")
+        reply = self.dialogue.request_handoff(message, session)
+        session.record(reply)
         return reply
 
     def _other_platform(self, text: str) -> str | None:

@@ -42,7 +42,7 @@ def ranked_questions(reply: Reply) -> list[str]:
     """The bot's ranking as the user sees it: the answered entry first, then the suggestions."""
     out = [reply.faq.question] if reply.faq else []
     if reply.rule:  # a rule's reply: the entries it cites, in order
-        out += [c["question"] for c in reply.rule.get("cites", []) if c["question"] not in out]
+        out += [c.question for c in reply.rule.cites if c.question not in out]
     out += [s.question for s in reply.suggestions if s.question not in out]
     return out
 

@@ -16,6 +16,7 @@ _BARE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{5,}")
 
 
 class PeopleCopy(BaseModel):
+    handoff_request: str
     with_agent: str
     waiting: str
     already_waiting: str

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from bot.safe_text import has_surrogates
 
@@ -26,6 +35,85 @@ class Suggestion(BaseModel):
     score: float = Field(ge=0.0, le=1.0)
 
 
+class Reason(StrEnum):
+    """Why a reply is what it is (the reply's ``reason``). Three are prefixes of a name: ``smalltalk:<intent>``,
+    ``rule:<rule id>``, ``cancelled:<rule id>`` (see :meth:`of`)."""
+
+    CONFIDENT = "confident"
+    AMBIGUOUS = "ambiguous"
+    LOW_CONFIDENCE = "low_confidence"
+    OTHER_PLATFORM = "other_platform"
+    NOT_IN_FAQ = "not_in_faq"
+    EMPTY_INPUT = "empty_input"
+    TOO_LONG = "too_long"
+    INVALID_INPUT = "invalid_input"
+    BAD_CONTEXT = "bad_context"
+    DEGRADED = "degraded"
+    DEGRADED_EXACT_QUESTION = "degraded_exact_question"
+    RULE_NEEDS_SLOT = "rule_needs_slot"
+    USER_REQUEST = "user_request"  # the user asked for a person
+    # while people are involved (bot/conversations.py)
+    WITH_AGENT = "with_agent"
+    WAITING_FOR_AGENT = "waiting_for_agent"
+    ALREADY_WAITING = "already_waiting"
+    HANDOFF_LIMITED = "handoff_limited"
+    # prefixes
+    SMALLTALK = "smalltalk"
+    RULE = "rule"
+    CANCELLED = "cancelled"
+
+    def of(self, name: str) -> str:
+        """A prefixed reason: ``Reason.RULE.of("invoice_postage")`` → ``"rule:invoice_postage"``."""
+        return f"{self.value}:{name}"
+
+
+class DateSpan(BaseModel):
+    earliest: str = Field(description="YYYY-MM-DD")
+    latest: str = Field(description="YYYY-MM-DD")
+
+
+class CiteRef(BaseModel):
+    id: str
+    question: str
+
+
+RULE_DETAILS = ("situation", "ambiguous", "route", "start", "calendar", "amount", "unmet", "unchecked",
+                "entity_type", "used", "left", "invalid")  # fmt: skip
+
+
+class RuleResult(BaseModel):
+    """A rule's result in a reply: its decision (None while slots are missing), the dates it worked out, the slots
+    it used, what it still needs, the FAQ entries it rests on — and, per rule, a few details (present only when
+    the rule gives them)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    decision: str | None
+    dates: DateSpan | None
+    slots: dict[str, Any]
+    missing: list[str]
+    cites: list[CiteRef]
+    today: str
+    situation: str | None = Field(None, description="refund: which provider fault or user-side case applied")
+    ambiguous: bool | None = Field(None, description="refund: the FAQ's rules disagree for this case")
+    route: str | None = Field(None, description="refund: 'platform' — the platform must decide")
+    start: str | None = Field(None, description="timelines: the day counted from")
+    calendar: Literal["official", "approximate"] | None = Field(None, description="timelines: holiday data used")
+    amount: str | None = Field(None, description="invoice postage: the face value, in yuan")
+    unmet: list[str] | None = Field(None, description="exit check: conditions not met")
+    unchecked: list[str] | None = Field(None, description="exit check: conditions not yet known")
+    entity_type: str | None = Field(None, description="eligibility: 'individual' or 'enterprise'")
+    used: int | None = Field(None, description="image quota: custom images the user has")
+    left: int | None = Field(None, description="image quota: how many more fit")
+    invalid: str | None = Field(None, description="'future_date' when the day given is still ahead")
+
+    @model_serializer(mode="wrap")
+    def _omit_absent_details(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k not in RULE_DETAILS or v is not None}
+
+
 class Reply(BaseModel):
     q: str
     kind: ReplyKind
@@ -33,7 +121,7 @@ class Reply(BaseModel):
     faq: FaqRef | None = None
     score: float = Field(0.0, ge=0.0, le=1.0, description="Calibrated confidence of the top candidate.")
     suggestions: list[Suggestion] = Field(default_factory=list)
-    rule: dict[str, Any] | None = None
+    rule: RuleResult | None = None
     # Additions to the contract (free to add, never rename the fields above):
     reason: str | None = Field(None, description="Why this kind was chosen, e.g. 'empty_input', 'low_confidence'.")
     conflicts: list[str] = Field(default_factory=list, description="Notes where the FAQ contradicts itself.")
@@ -87,14 +175,14 @@ class Context(BaseModel):
         return value
 
 
-HISTORY_KEPT = 5  # replies kept in memory per conversation (the full transcript lives in the database)
+KINDS_KEPT = 2  # the dialogue looks back at the kinds of the last two replies (the transcript is in the database)
 
 
 @dataclass
 class Session:
-    """Per-conversation state: history, the last FAQ shown, and the rule being worked through."""
+    """Per-conversation state: the kinds of the last replies, the last FAQ shown, the rule being worked through."""
 
-    history: list[Reply] = field(default_factory=list)
+    recent_kinds: list[ReplyKind] = field(default_factory=list)
     last_faq: str | None = None
     slots: dict[str, Any] = field(default_factory=dict)  # JSON-friendly values (dates as YYYY-MM-DD)
     active_rule: str | None = None  # a rule waiting for a slot
@@ -104,10 +192,14 @@ class Session:
     handoff: bool = False
 
     def record(self, reply: Reply) -> None:
-        self.history.append(reply)
-        del self.history[:-HISTORY_KEPT]
+        self.recent_kinds.append(reply.kind)
+        del self.recent_kinds[:-KINDS_KEPT]
         if reply.faq is not None:
             self.last_faq = reply.faq.id
+
+    @property
+    def last_kind(self) -> ReplyKind | None:
+        return self.recent_kinds[-1] if self.recent_kinds else None
 
     def to_state(self) -> dict[str, Any]:
         """JSON-friendly state, enough to resume the conversation after a restart."""
@@ -119,15 +211,13 @@ class Session:
             "last_rule": self.last_rule,
             "reasks": self.reasks,
             "handoff": self.handoff,
-            # the dialogue looks back only at the kinds of the last replies; the transcript lives in the database
-            "recent_kinds": [r.kind for r in self.history[-2:]],
+            "recent_kinds": list(self.recent_kinds),
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Session:
-        history = [Reply.model_construct(q="", kind=k, text="") for k in state.get("recent_kinds") or []]
         return cls(
-            history=history,
+            recent_kinds=list(state.get("recent_kinds") or [])[-KINDS_KEPT:],
             last_faq=state.get("last_faq"),
             slots=dict(state.get("slots") or {}),
             active_rule=state.get("active_rule"),

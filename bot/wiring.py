@@ -88,14 +88,14 @@ def build_degraded_engine(
 def _assemble(
     settings: Settings, kb: KnowledgeBase, normalizer: Normalizer, retriever: Retriever, orders: OrderStore | None
 ) -> AnswerEngine:
-    from bot.dialogue import RulesEngine
+    from bot.dialogue import Dialogue
     from bot.gaps import load_gaps
 
     if orders is not None and settings.demo_orders is not None:
         orders.seed(settings.demo_orders)
-    rules = RulesEngine.from_paths(settings.knowledge_dir, kb, normalizer, orders)
+    dialogue = Dialogue.from_knowledge(settings.knowledge_dir, kb, normalizer, orders)
     gaps = load_gaps(settings.knowledge_dir, set(kb.by_id))
-    return AnswerEngine(settings, kb, normalizer, retriever, [rules], gaps)
+    return AnswerEngine(settings, kb, normalizer, retriever, dialogue, gaps)
 
 
 def engine_or_degraded(settings: Settings, orders: OrderStore | None) -> tuple[AnswerEngine | None, SetupError | None]:

@@ -51,11 +51,7 @@ class WorkCalendar:
                 counted += 1
         return day
 
-    def approximation_note(self) -> str | None:
-        if not self.approximated:
-            return None
-        years = "、".join(str(y) for y in sorted(self.approximated))
-        return (
-            f"注意：{years} 年的法定节假日安排尚未收录（日历数据覆盖 {self._first}–{self._last} 年），"
-            "这部分日期按周一至周五为工作日估算，遇节假日会顺延。"
-        )
+    @property
+    def covered(self) -> tuple[int, int]:
+        """First and last year the holiday data covers (outside them, Monday–Friday stands in)."""
+        return self._first, self._last

@@ -466,3 +466,19 @@ def test_a_reply_keeps_one_rating_however_often_it_is_clicked(client: TestClient
         assert client.post("/api/feedback", json={**body, "helpful": helpful}).status_code == 201
     rows = ConversationStore.open(web_settings.database_path).feedback(reply["session_id"])
     assert [r["helpful"] for r in rows] == [1]  # the last click counts, once
+
+
+def test_the_widgets_handoff_button_is_a_typed_frame(client: TestClient) -> None:
+    with client.websocket_connect("/ws/chat") as user:
+        sid = user.receive_json()["session_id"]
+        user.send_json({"type": "handoff", "context": TODAY})
+        assert user.receive_json()["type"] == "typing"
+        reply = user.receive_json()["reply"]
+        assert reply["kind"] == "handoff" and reply["reason"] == "user_request"
+        assert user.receive_json() == {"type": "handoff", "state": "requested"}
+        user.send_json({"type": "handoff", "context": {"today": "tomorrow"}})
+        assert user.receive_json()["code"] == "bad_context"
+    login(client)
+    detail = client.get(f"/api/agent/conversations/{sid}").json()
+    assert [m["text"] for m in detail["messages"] if m["role"] == "user"] == ["转人工"]  # the transcript says so
+    assert detail["conversation"]["handoff"] == "requested"

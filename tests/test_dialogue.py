@@ -62,26 +62,26 @@ def test_scripted_conversation_through_the_cli_batch(cli_env: dict[str, str]) ->
 def test_missing_slots_are_asked_one_at_a_time_and_the_rule_resumes(engine: AnswerEngine) -> None:
     s = Session()
     first = talk(engine, s, "我想给这个订单退款")
-    assert first.rule is not None and first.rule["missing"] == ["delivery_type"]
+    assert first.rule is not None and first.rule.missing == ["delivery_type"]
     second = talk(engine, s, "运维服务")
-    assert second.rule is not None and second.rule["missing"] == ["service_confirmed"]
+    assert second.rule is not None and second.rule.missing == ["service_confirmed"]
     assert "是" in second.text and "否" in second.text
     third = talk(engine, s, "否")
-    assert third.rule is not None and third.rule["decision"] == "refund_in_window"
+    assert third.rule is not None and third.rule.decision == "refund_in_window"
     assert s.active_rule is None and s.last_rule == "refund_eligibility"
 
 
 def test_a_known_order_answers_at_once(engine: AnswerEngine) -> None:
     reply = engine.answer("订单 2026112500005 能退吗", TODAY)
-    assert reply.rule is not None and reply.rule["decision"] == "no_refund"
-    assert reply.rule["slots"]["order_id"] == "2026112500005"
+    assert reply.rule is not None and reply.rule.decision == "no_refund"
+    assert reply.rule.slots["order_id"] == "2026112500005"
 
 
 def test_unclear_answer_is_asked_again_then_a_new_question_leaves_the_rule(engine: AnswerEngine) -> None:
     s = Session()
     talk(engine, s, "我买的SaaS能退吗")
     again = talk(engine, s, "嗯？")
-    assert again.kind == "rule" and again.rule is not None and again.rule["missing"] == ["purchased_on"]
+    assert again.kind == "rule" and again.rule is not None and again.rule.missing == ["purchased_on"]
     assert "没有看懂" in again.text
     other = talk(engine, s, "镜像可以下载到本地吗")
     assert other.kind == "faq" and other.faq is not None and other.faq.id == "image-download"
@@ -92,8 +92,8 @@ def test_invalid_date_is_named_and_asked_again(engine: AnswerEngine) -> None:
     s = Session()
     talk(engine, s, "我买的SaaS能退吗")
     reply = talk(engine, s, "2月30日")
-    assert reply.rule is not None and reply.rule["missing"] == ["purchased_on"] and "2月30日" in reply.text
-    assert talk(engine, s, "11月29日").rule["decision"] == "refund_in_window"  # type: ignore[index]
+    assert reply.rule is not None and reply.rule.missing == ["purchased_on"] and "2月30日" in reply.text
+    assert talk(engine, s, "11月29日").rule.decision == "refund_in_window"  # type: ignore[union-attr]
 
 
 def test_follow_up_after_the_refund_faq(engine: AnswerEngine) -> None:
@@ -102,17 +102,17 @@ def test_follow_up_after_the_refund_faq(engine: AnswerEngine) -> None:
     assert faq.kind == "faq" and faq.faq is not None and faq.faq.id == "refund-rules"
     assert "购买日期" in faq.text  # the offer to work out the user's own case
     api = talk(engine, s, "那API商品呢？")
-    assert api.kind == "rule" and api.rule is not None and api.rule["decision"] == "no_refund"
+    assert api.kind == "rule" and api.rule is not None and api.rule.decision == "no_refund"
     saas = talk(engine, s, "那SaaS呢")
-    assert saas.rule is not None and saas.rule["missing"] == ["purchased_on"]
+    assert saas.rule is not None and saas.rule.missing == ["purchased_on"]
 
 
 def test_follow_up_with_just_a_date_after_a_timeline_faq(engine: AnswerEngine) -> None:
     s = Session()
     assert talk(engine, s, "提现多久到账").kind == "faq"
     reply = talk(engine, s, "11月3日申请的")
-    assert reply.rule is not None and reply.rule["id"] == "withdrawal_arrival"
-    assert reply.rule["dates"] == {"earliest": "2026-11-24", "latest": "2026-12-01"}
+    assert reply.rule is not None and reply.rule.id == "withdrawal_arrival"
+    assert reply.rule.model_dump(mode="json")["dates"] == {"earliest": "2026-11-24", "latest": "2026-12-01"}
 
 
 def test_a_new_topic_is_not_taken_for_a_follow_up(engine: AnswerEngine) -> None:
@@ -142,22 +142,22 @@ def test_cancel_leaves_the_rule(engine: AnswerEngine) -> None:
 
 def test_provider_exit_self_check_lists_what_is_not_met(engine: AnswerEngine) -> None:
     reply = engine.answer("我们商品都下架了，订单也都完成了，但还有两笔提现没完成，API客户还有剩余调用次数，能退出吗")
-    assert reply.rule is not None and reply.rule["decision"] == "exit_conditions_not_met"
-    assert set(reply.rule["unmet"]) == {"withdrawals_done", "api_calls_used_up"}
-    assert "products_delisted" not in reply.rule["unmet"] + reply.rule["unchecked"]
+    assert reply.rule is not None and reply.rule.decision == "exit_conditions_not_met"
+    assert set(reply.rule.unmet) == {"withdrawals_done", "api_calls_used_up"}
+    assert "products_delisted" not in reply.rule.unmet + reply.rule.unchecked
     s = Session()
     first = talk(engine, s, "我可以退出云市场吗")
-    assert first.rule is not None and first.rule["missing"][0] == "products_delisted" and "1/9" in first.text
+    assert first.rule is not None and first.rule.missing[0] == "products_delisted" and "1/9" in first.text
     for _ in range(3):
         talk(engine, s, "是")
     blocked = talk(engine, s, "还没有")
-    assert blocked.rule is not None and blocked.rule["decision"] == "exit_conditions_not_met"
-    assert blocked.rule["unmet"] == ["delivery_accepted"]  # the 4th condition
+    assert blocked.rule is not None and blocked.rule.decision == "exit_conditions_not_met"
+    assert blocked.rule.unmet == ["delivery_accepted"]  # the 4th condition
 
 
 def test_provider_eligibility(engine: AnswerEngine) -> None:
     reply = engine.answer("我是个人能入驻吗")
-    assert reply.kind == "rule" and reply.rule is not None and reply.rule["decision"] == "not_eligible"
+    assert reply.kind == "rule" and reply.rule is not None and reply.rule.decision == "not_eligible"
     assert reply.faq is not None and reply.faq.id == "provider-individual"
     for doc in ("营业执照", "开户许可证", "组织机构代码证", "法人身份证"):
         assert doc in reply.text
@@ -169,24 +169,24 @@ def test_provider_eligibility(engine: AnswerEngine) -> None:
 )
 def test_invoice_postage_threshold(engine: AnswerEngine, message: str, decision: str) -> None:
     reply = engine.answer(message)
-    assert reply.rule is not None and reply.rule["decision"] == decision
+    assert reply.rule is not None and reply.rule.decision == decision
 
 
 def test_postage_amount_is_asked_after_the_faq(engine: AnswerEngine) -> None:
     s = Session()
     assert talk(engine, s, "纸质发票快递费谁出").faq.id == "invoice-postage"  # type: ignore[union-attr]
     reply = talk(engine, s, "30元")
-    assert reply.rule is not None and reply.rule["decision"] == "cash_on_delivery_allowed"
+    assert reply.rule is not None and reply.rule.decision == "cash_on_delivery_allowed"
 
 
 def test_custom_image_quota(engine: AnswerEngine) -> None:
     ok = engine.answer("我在广州已经有498个自定义镜像了，还能建几个")
-    assert ok.rule is not None and ok.rule["decision"] == "within_quota" and ok.rule["left"] == 2
+    assert ok.rule is not None and ok.rule.decision == "within_quota" and ok.rule.left == 2
     full = engine.answer("广州地域已经有500个自定义镜像了，还能创建吗")
-    assert full.rule is not None and full.rule["decision"] == "quota_reached"
+    assert full.rule is not None and full.rule.decision == "quota_reached"
 
 
 def test_today_is_injectable(engine: AnswerEngine) -> None:
     a = engine.answer("我11月24日买的SaaS模板能退款吗", {"today": "2026-11-28"})
     b = engine.answer("我11月24日买的SaaS模板能退款吗", {"today": "2026-11-29"})
-    assert a.rule["decision"] == "refund_in_window" and b.rule["decision"] == "negotiate_with_provider"  # type: ignore[index]
+    assert a.rule.decision == "refund_in_window" and b.rule.decision == "negotiate_with_provider"  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.engine import AnswerEngine
-from bot.reply import Context, Reply, Session
+from bot.reply import Context, Reply, RuleResult, Session
 
 
 @pytest.mark.parametrize(
@@ -134,15 +134,23 @@ def test_session_keeps_history_and_last_faq(engine: AnswerEngine) -> None:
     session = Session()
     engine.answer("你好", Context(), session)
     engine.answer("镜像能下载到本地吗", {"audience": "buyer"}, session)
-    assert len(session.history) == 2 and session.last_faq == "image-download"
+    assert session.recent_kinds == ["smalltalk", "faq"] and session.last_faq == "image-download"
 
 
 def test_rules_seam_runs_before_retrieval(engine: AnswerEngine) -> None:
     class AlwaysRule:
-        def handle(self, message: str, context: Context, session: Session) -> Reply | None:
-            return Reply(q=message, kind="rule", text="rule", rule={"name": "demo"}) if "规则" in message else None
+        result = RuleResult(id="demo", decision="x", dates=None, slots={}, missing=[], cites=[], today="2026-11-30")
 
-    ruled = AnswerEngine(engine.settings, engine.kb, engine.normalizer, engine.retriever, [AlwaysRule()])
+        def handle(self, message: str, context: Context, session: Session) -> Reply | None:
+            return Reply(q=message, kind="rule", text="rule", rule=self.result) if "规则" in message else None
+
+        def faq_hint(self, faq_id: str) -> str | None:
+            return None
+
+        def request_handoff(self, message: str, session: Session) -> Reply:
+            return Reply(q=message, kind="handoff", text="person")
+
+    ruled = AnswerEngine(engine.settings, engine.kb, engine.normalizer, engine.retriever, AlwaysRule())
     assert ruled.answer("退款规则").kind == "rule"
     assert ruled.answer("镜像能下载吗").kind == "faq"
 

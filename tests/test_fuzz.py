@@ -101,4 +101,4 @@ def test_engine_with_any_message_and_context_returns_a_valid_reply(
     Reply.model_validate(reply.model_dump())  # a valid reply object, never an exception
     assert reply.text
     if reply.kind == "rule":
-        assert reply.rule is not None and reply.rule["cites"]
+        assert reply.rule is not None and reply.rule.cites

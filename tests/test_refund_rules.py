@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from bot.engine import AnswerEngine
-from bot.rules import REFUND_DECISIONS
+from bot.rules.refund import REFUND_DECISIONS
 from tests.conftest import DEV_SET, batch_replies
 
 DATA = DEV_SET.parent
@@ -80,7 +80,7 @@ def test_decision_table_through_the_cli_batch(cli_env: dict[str, str]) -> None:
 def test_unknown_order_id_is_said_and_the_missing_slot_asked(engine: AnswerEngine) -> None:
     reply = engine.answer("订单号 9999999999999 能退款吗", {"today": "2026-11-30"})
     assert reply.kind == "rule" and reply.rule is not None
-    assert "9999999999999" in reply.text and reply.rule["missing"] == ["delivery_type"]
+    assert "9999999999999" in reply.text and reply.rule.missing == ["delivery_type"]
 
 
 @pytest.mark.parametrize(
@@ -125,6 +125,5 @@ def test_natural_language_variants_reach_the_same_decision(engine: AnswerEngine,
     right = 0
     for case in cases:
         reply = engine.answer(case["q"], case["context"])
-        rule = reply.rule or {}
-        right += rule.get("decision") == case["expect"]["decision"]
+        right += (reply.rule.decision if reply.rule else None) == case["expect"]["decision"]
     assert right / len(cases) >= VARIANT_SETS[name], (name, right, len(cases))

@@ -16,10 +16,10 @@ from starlette.types import Message
 from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
 from bot.api.errors import STORAGE_ERRORS, STORAGE_UNAVAILABLE
 from bot.api.guards import Guards, client_address
-from bot.conversations import USER_REQUEST, ChatService
+from bot.conversations import ChatService
 from bot.errors import InvalidRequest, RateLimited, first_error
 from bot.render import markdown_to_html
-from bot.reply import Context, Reply
+from bot.reply import Context, Reason, Reply
 from bot.safe_text import has_surrogates
 from bot.settings import Settings
 from bot.store import new_id
@@ -131,9 +131,11 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 if not stored:
                     guards.check_new_conversation(address)
                 await ws.send_json({"type": "typing"})
+                button = bool(frame.get("handoff"))
+                text = service.messages.people.handoff_request if button else frame["text"]
                 with guards.turn(address):
-                    reply = await service.user_message(conversation_id, frame["text"], frame["context"],
-                                                       address=address, new=not stored)  # fmt: skip
+                    reply = await service.user_message(conversation_id, text, frame["context"], address=address,
+                                                       new=not stored, handoff=button)  # fmt: skip
             except RateLimited as exc:
                 await ws.send_json(_error("rate_limited", exc.message))
                 continue
@@ -147,7 +149,7 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 continue
             stored = True
             await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
-            if reply.kind == "handoff" and reply.reason == USER_REQUEST:
+            if reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST:
                 await ws.send_json({"type": "handoff", "state": "requested"})
     except WebSocketDisconnect:
         pass
@@ -169,10 +171,17 @@ def _parse(message: Message, max_chars: int) -> dict[str, Any]:
         return {"error": ("bad_frame", "a frame must be a JSON object")}
     if data.get("type") == "ping":  # keep-alive from clients behind proxies that drop idle sockets
         return {"pong": True}
-    if data.get("type") != "message":
+    if data.get("type") == "handoff":  # the widget's 转人工 button
+        data = {**data, "text": None}
+    elif data.get("type") != "message":
         kind = data.get("type")
         shown = kind if isinstance(kind, str | int | float | bool | None) and not has_surrogates(kind) else "?"
-        return {"error": ("unknown_type", f"unknown frame type {shown!r}; expected 'message'")}
+        return {"error": ("unknown_type", f"unknown frame type {shown!r}; expected 'message' or 'handoff'")}
+    if data.get("text") is None and data.get("type") == "handoff":
+        try:
+            return {"handoff": True, "text": None, "context": Context.model_validate(data.get("context") or {})}
+        except ValidationError as exc:
+            return {"error": ("bad_context", f"context.{first_error(exc.errors())}")}
     text = data.get("text")
     if not isinstance(text, str):
         return {"error": ("bad_text", "'text' must be a string")}

@@ -286,7 +286,12 @@
 
   launcher.addEventListener("click", function () { panel.hidden ? open() : close(); });
   $(".close").addEventListener("click", close);
-  $(".human").addEventListener("click", function () { send("转人工"); });
+  // The hand-over button sends a typed frame; typing "转人工" works too.
+  $(".human").addEventListener("click", function () {
+    addUser($(".human").textContent);
+    var frame = JSON.stringify({ type: "handoff", context: context() });
+    if (ws && ws.readyState === 1) ws.send(frame); else { pending.push(frame); connect(); }
+  });
   $("form").addEventListener("submit", function (ev) { ev.preventDefault(); send(input.value); input.value = ""; input.focus(); });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(input.value); input.value = ""; }
