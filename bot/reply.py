@@ -96,8 +96,8 @@ class RuleResult(BaseModel):
     cites: list[CiteRef]
     today: str
     situation: str | None = Field(None, description="refund: which provider fault or user-side case applied")
-    ambiguous: bool | None = Field(None, description="refund: the FAQ's rules disagree for this case")
-    route: str | None = Field(None, description="refund: 'platform' — the platform must decide")
+    ambiguous: bool | None = Field(None, description="the FAQ's rules disagree on, or are silent about, this case")
+    route: str | None = Field(None, description="'platform' — the platform must decide")
     start: str | None = Field(None, description="timelines: the day counted from")
     calendar: Literal["official", "approximate"] | None = Field(None, description="timelines: holiday data used")
     amount: str | None = Field(None, description="invoice postage: the face value, in yuan")

@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from bot.errors import RulesError
-from bot.rules import eligibility, exit_check, image_quota, postage, refund, timeline
+from bot.rules import deposit_materials, eligibility, exit_check, image_quota, postage, refund, timeline
 from bot.rules.base import Extraction, Outcome, Rule, RuleKit, Turn
 
 Builder = Callable[[Mapping[str, Any], RuleKit], list[Rule]]
@@ -24,6 +24,7 @@ REGISTRY: list[Builder] = [
     exit_check.build,  # a provider's own exit conditions
     postage.build,  # an invoice's postage, given its amount
     refund.build,  # an order's refund
+    deposit_materials.build,  # what a leaving provider sends to get the deposit back, by when it was paid
     timeline.build,  # when something started on a given day will be done (one rule per timeline)
     image_quota.build,  # custom images left in a region
 ]
