@@ -106,9 +106,11 @@ def rules_overhead(rounds: int) -> dict[str, float]:
 
     settings = Settings(query_cache_size=0)
     with_rules = build_engine(settings, open_storage(settings).orders)
-    bare = AnswerEngine(with_rules.settings, with_rules.kb, with_rules.normalizer, with_rules.retriever, rules=())
+    w = with_rules
+    bare = AnswerEngine(w.settings, w.kb, w.normalizer, w.retriever, w.messages)  # the same engine without rules
     with_rules.warm_up()
-    rules = with_rules.rules[0]
+    rules = with_rules.dialogue
+    assert rules is not None
     turns = [(c.q, {"today": "2026-11-30"}) for c in read_cases(DEV)]
     for path in RULE_SETS:
         turns += [(row["q"], row["context"]) for row in map(json.loads, path.read_text(encoding="utf-8").splitlines())]

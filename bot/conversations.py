@@ -18,7 +18,7 @@ from typing import Any, Protocol, TypeVar
 from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, AnswerEngine
 from bot.errors import ConversationNotFound
 from bot.knowledge import FaqEntry
-from bot.messages import ServiceMessages, load_messages
+from bot.messages import Messages
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reason, Reply, Session
 from bot.store import Conversation, ConversationStore, Message, TurnFlags, new_id, now
@@ -140,18 +140,21 @@ class ChatService:
         store: ConversationStore,
         hub: Hub | None = None,
         worker: EngineWorker | None = None,
-        messages: ServiceMessages | None = None,
         handoff_gate: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.hub = hub or Hub()
         self.worker = worker or EngineWorker()
-        self.messages = messages or load_messages(engine.settings.knowledge_dir)
         # may this address put one more hand-over request into the agents' queue?
         self.handoff_gate = handoff_gate or (lambda address: True)
         # turns of one conversation run one at a time; a fixed set of striped locks (no per-conversation growth)
         self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+
+    @property
+    def messages(self) -> Messages:
+        """What the service says: the engine's (a reload of the knowledge swaps both)."""
+        return self.engine.messages
 
     # ------------------------------------------------------------------ conversations and sessions
 

@@ -5,7 +5,8 @@ follow-ups — one generic loop that knows no rule by name.
 whether a rule takes it (the user asks about their own case and gives — or can be asked for — the facts the rule
 needs), lets the rule extract slots, asks for the first missing one, and answers with a ``kind: "rule"`` reply.
 Anything else passes to retrieval (``None``). Rules are plug-ins (bot/rules/); every sentence comes from
-``knowledge/dialogue.yaml`` and ``knowledge/rules.yaml``.
+``knowledge/messages.yaml`` (``dialogue``) and ``knowledge/rules.yaml``; the words it listens for from
+``knowledge/dialogue.yaml``.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import RulesError, first_error
 from bot.knowledge import KnowledgeBase
+from bot.messages import DialogueCopy
 from bot.normalize import Normalizer
 from bot.reply import CiteRef, Context, DateSpan, FaqRef, Reason, Reply, RuleResult, Session
-from bot.rules import Extraction, Outcome, Rule, RuleKit, Turn, build_rules
-from bot.rules.base import DialogueTexts, Words
+from bot.rules import Extraction, Outcome, Rule, RuleKit, Turn, build_rules, read_rules_data
+from bot.rules.base import Words
 from bot.slots import find_dates
 from bot.workdays import today_in_shanghai
 
@@ -36,17 +38,15 @@ _AMOUNTS = re.compile(r"[¥￥]?\d+(?:\.\d+)?\s*(?:元|块|个)?")
 
 
 class DialogueWords(BaseModel):
-    """``knowledge/dialogue.yaml``: the words that steer the conversation, and its sentences."""
+    """``knowledge/dialogue.yaml``: the words that steer the conversation."""
 
     class Handoff(BaseModel):
         patterns: list[str]
         exact: list[str]
-        reply: str
 
     class Cancel(BaseModel):
         words: list[str]
         max_chars: int
-        reply: str
 
     handoff: Handoff
     cancel: Cancel
@@ -61,7 +61,6 @@ class DialogueWords(BaseModel):
     this_order: list[str]
     order_refs: list[str]
     howto: list[str]
-    texts: DialogueTexts
 
     def shared(self) -> Words:
         return Words(
@@ -99,8 +98,10 @@ class Dialogue:
         kb: KnowledgeBase,
         kit: RuleKit,
         clock: Callable[[], date] = today_in_shanghai,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
         self.rules = rules
+        self.data: Mapping[str, Any] = data or {}  # the rules data they were built from (the demo pages quote it)
         self.words = words
         self.kb = kb
         self.kit = kit
@@ -123,13 +124,16 @@ class Dialogue:
         knowledge_dir: Path,
         kb: KnowledgeBase,
         normalizer: Normalizer,
+        texts: DialogueCopy,
         orders: Any = None,
         clock: Callable[[], date] = today_in_shanghai,
     ) -> Dialogue:
         words = load_dialogue_words(knowledge_dir / "dialogue.yaml")
         questions = {e.id: e.question for e in kb.entries}
-        kit = RuleKit(normalizer, questions, words.shared(), words.texts, orders)
-        return cls(build_rules(knowledge_dir / "rules.yaml", kit), words, kb, kit, clock)
+        kit = RuleKit(normalizer, questions, words.shared(), texts, orders)
+        path = knowledge_dir / "rules.yaml"
+        data = read_rules_data(path)
+        return cls(build_rules(path, kit, data), words, kb, kit, clock, data)
 
     # ------------------------------------------------------------------ entry points
 
@@ -141,7 +145,7 @@ class Dialogue:
         """The user asked for a person (typed, or the widget's button): any rule in progress is left."""
         session.handoff = True
         session.active_rule = session.awaiting = None
-        return Reply(q=message, kind="handoff", text=self.words.handoff.reply, score=1.0, reason=Reason.USER_REQUEST)
+        return Reply(q=message, kind="handoff", text=self.kit.texts.handoff, score=1.0, reason=Reason.USER_REQUEST)
 
     def handle(self, message: str, context: Context, session: Session) -> Reply | None:
         turn = self._turn(message, context)
@@ -152,7 +156,7 @@ class Dialogue:
             session.active_rule = session.awaiting = session.last_rule = None
             session.slots = {}
             reason = Reason.CANCELLED.of(cancelled)
-            return Reply(q=message, kind="smalltalk", text=self.words.cancel.reply, score=1.0, reason=reason)
+            return Reply(q=message, kind="smalltalk", text=self.kit.texts.cancelled, score=1.0, reason=reason)
         if session.active_rule:
             reply = self._continue(turn, session)
             if reply is not None:
@@ -262,7 +266,7 @@ class Dialogue:
         notes: list[str] | None = None,
     ) -> Reply:
         outcome = outcome or rule.decide(session.slots, turn)
-        texts = self.words.texts
+        texts = self.kit.texts
         lines = [*(notes or []), *([texts.not_understood] if hint else []), rule.ask(slot, outcome), texts.how_to_leave]
         return self._reply(turn, outcome, session.slots, "\n\n".join(lines), reason=Reason.RULE_NEEDS_SLOT)
 
@@ -289,9 +293,7 @@ class Dialogue:
             q=turn.raw,
             kind="rule",
             text=text,
-            faq=FaqRef(
-                id=primary.id, question=primary.question, category=primary.category, updated=primary.updated_date
-            ),
+            faq=FaqRef.of(primary),
             score=1.0,
             rule=result,
             reason=reason or Reason.RULE.of(outcome.rule),

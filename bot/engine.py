@@ -18,8 +18,9 @@ from bot.encoders import Encoder
 from bot.errors import first_error_parts
 from bot.gaps import Gaps, gap_reply
 from bot.knowledge import KnowledgeBase
+from bot.messages import Messages
 from bot.normalize import Normalizer, clean_text
-from bot.reply import Context, FaqRef, Reply, RuleResult, Session, Suggestion
+from bot.reply import Context, FaqRef, Reason, Reply, RuleResult, Session, Suggestion
 from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
 
@@ -66,6 +67,7 @@ class AnswerEngine:
         kb: KnowledgeBase,
         normalizer: Normalizer,
         retriever: Retriever,
+        messages: Messages,
         dialogue: RuleHandler | None = None,
         gaps: Gaps | None = None,
     ) -> None:
@@ -73,6 +75,8 @@ class AnswerEngine:
         self.kb = kb
         self.normalizer = normalizer
         self.retriever = retriever
+        self.messages = messages
+        self.say = messages.replies
         self.dialogue = dialogue
         self.gaps = gaps or Gaps(gaps=[])
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
@@ -118,7 +122,8 @@ class AnswerEngine:
             ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         except ValidationError as exc:
             where, what = first_error_parts(exc.errors())
-            reply = self._polite(str(message)[:100], "bad_context", f"context 无效（{where}）：{what}")
+            why = self.say.say("bad_context", where=where, what=what)
+            reply = self._polite(str(message)[:100], Reason.BAD_CONTEXT, why)
         else:
             reply = self._answer(message, ctx, session)
         reply.latency_ms = round((time.perf_counter() - started) * 1000, 2)
@@ -150,7 +155,7 @@ class AnswerEngine:
                 AgentSuggestion(
                     kind="faq",
                     text=e.answer.rstrip(),
-                    faq=FaqRef(id=e.id, question=e.question, category=e.category, updated=e.updated_date),
+                    faq=FaqRef.of(e),
                     score=round(c.answer_score, 4),
                 )
             )
@@ -158,34 +163,24 @@ class AnswerEngine:
 
     def _answer(self, message: Any, ctx: Context, session: Session) -> Reply:
         if not isinstance(message, str):
-            return self._polite(str(message)[:100], "invalid_input", "抱歉，我只能理解文字消息，请用文字描述您的问题。")
+            return self._polite(str(message)[:100], Reason.INVALID_INPUT, self.say.invalid_input)
         raw = message
         text = "".join(ch for ch in message if unicodedata.category(ch)[0] != "C" or ch in "\n\t")
         text = text.strip()
         if len(raw) > self.settings.max_message_chars:
-            return self._polite(
-                raw[:100],
-                "too_long",
-                f"您的消息有 {len(raw)} 个字符，超过了 {self.settings.max_message_chars} 字的上限。"
-                "请用一两句话描述您的问题，例如“SaaS 商品怎么退款”。",
-            )
+            limit = self.settings.max_message_chars
+            return self._polite(raw[:100], Reason.TOO_LONG, self.say.say("too_long", chars=len(raw), limit=limit))
         if not text or not self._key(text):
-            return self._polite(
-                raw, "empty_input", "请输入您想咨询的问题，例如“发票多久能收到”或“镜像可以下载到本地吗”。"
-            )
+            return self._polite(raw, Reason.EMPTY_INPUT, self.say.empty_input)
 
         platform = self._other_platform(text)
         if platform is not None:
-            return self._fallback(
-                raw,
-                self.rank(text, ctx.audience),
-                "other_platform",
-                f"抱歉，我只能解答腾讯云云市场的问题，{platform}的问题请咨询对应平台的客服。",
-            )
+            opening = self.say.say("other_platform", platform=platform)
+            return self._fallback(raw, self.rank(text, ctx.audience), Reason.OTHER_PLATFORM, opening)
         # A question the FAQ is known not to answer ("退款多久到账") is said so, before any rule decides.
         gap = self.gaps.find(self.normalizer.text(text))
         if gap is not None:
-            return gap_reply(gap, raw, self.kb)
+            return gap_reply(gap, raw, self.kb, self.say)
         # Rules before small talk: "好的" / "是" may answer a question the rule asked.
         ruled = self.dialogue.handle(text, ctx, session) if self.dialogue is not None else None
         if ruled is not None:
@@ -193,14 +188,14 @@ class AnswerEngine:
 
         intent = self._smalltalk.get(self._key(text))
         if intent is not None:
-            return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=f"smalltalk:{intent.id}")
+            return Reply(q=raw, kind="smalltalk", text=intent.reply, score=1.0, reason=Reason.SMALLTALK.of(intent.id))
 
         if self.degraded:
             return self._degraded_decide(raw, text)
         reply = self._decide(raw, self.rank(text, ctx.audience))
         hint = self.dialogue.faq_hint(reply.faq.id) if self.dialogue is not None and reply.faq else None
         if reply.kind == "faq" and hint:
-            reply.text += f"\n\n> 提示：{hint}"
+            reply.text += "\n\n" + self.say.say("rule_hint", hint=hint)
         return reply
 
     def request_handoff(self, message: str, context: Context | dict[str, Any] | None, session: Session) -> Reply:
@@ -217,7 +212,7 @@ class AnswerEngine:
             return None
         return next((p for p in self._platforms if p in norm), None)
 
-    def _polite(self, q: str, reason: str, text: str) -> Reply:
+    def _polite(self, q: str, reason: Reason, text: str) -> Reply:
         return Reply(q=q, kind="fallback", text=text, score=0.0, reason=reason)
 
     def _decide(self, q: str, ranked: list[Candidate]) -> Reply:
@@ -230,16 +225,16 @@ class AnswerEngine:
             options = distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)
             if len(options) < 2:
                 options = distinct_answers(ranked, 2)
-            lines = "\n".join(f"{i}. {c.entry.question}" for i, c in enumerate(options, 1))
+            lines = self.say.numbered([c.entry.question for c in options])
             return Reply(
                 q=q,
                 kind="clarify",
-                text=f"您是想问：\n\n{lines}\n\n请点选一个问题，或换个说法再问我一次。",
+                text=self.say.say("clarify", options=lines),
                 score=top.answer_score,
                 suggestions=[self._suggestion(c) for c in options],
-                reason="ambiguous",
+                reason=Reason.AMBIGUOUS,
             )
-        return self._fallback(q, ranked, "low_confidence", "抱歉，这个问题我在云市场常见问题里没有找到答案。")
+        return self._fallback(q, ranked, Reason.LOW_CONFIDENCE, self.say.low_confidence)
 
     def _degraded_decide(self, q: str, text: str) -> Reply:
         """Without calibrated scores the bot never answers on a guess: a question typed (or clicked) exactly as
@@ -247,33 +242,29 @@ class AnswerEngine:
         entry = self._exact.get(self._key(self.normalizer.text(text)))
         if entry is not None:
             return Reply(
-                q=q, kind="faq", text=entry.answer.rstrip(), score=1.0, reason="degraded_exact_question",
-                faq=FaqRef(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date),
+                q=q, kind="faq", text=entry.answer.rstrip(), score=1.0, reason=Reason.DEGRADED_EXACT_QUESTION,
+                faq=FaqRef.of(entry),
             )  # fmt: skip
         ranked = [c for c in self.rank(text) if c.score >= RELATED_MIN_SCORE][:MAX_OPTIONS]
-        head = "抱歉，智能客服暂时只能按关键词查找答案。"
+        head = self.say.lexical_head
         if not ranked:
-            return Reply(
-                q=q, kind="fallback", reason="degraded",
-                text=head + "这个问题我没有找到相关内容，请点击“转人工”联系人工客服（也可拨打 4009100100）。",
-            )  # fmt: skip
-        lines = "\n".join(f"{i}. {c.entry.question}" for i, c in enumerate(ranked, 1))
+            return Reply(q=q, kind="fallback", reason=Reason.DEGRADED, text=head + self.say.lexical_nothing)
+        lines = self.say.numbered([c.entry.question for c in ranked])
         return Reply(
             q=q,
             kind="clarify",
-            reason="degraded",
-            text=f"{head}您是想问：\n\n{lines}\n\n请点选一个问题，或点击“转人工”联系人工客服。",
-            suggestions=[Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4)) for c in ranked],
+            reason=Reason.DEGRADED,
+            text=head + self.say.say("lexical_clarify", options=lines),
+            suggestions=[self._suggestion(c) for c in ranked],
         )
 
-    def _fallback(self, q: str, ranked: list[Candidate], reason: str, opening: str) -> Reply:
+    def _fallback(self, q: str, ranked: list[Candidate], reason: Reason, opening: str) -> Reply:
         related = [self._suggestion(c) for c in distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)]
-        text = opening + "如需帮助，请点击“转人工”联系人工客服（也可拨打 4009100100）"
-        text += (
-            "。"
-            if not related
-            else "，或看看这些相关问题是否有帮助：\n\n" + "\n".join(f"- {r.question}" for r in related)
-        )
+        text = opening + self.say.offer_person
+        if related:
+            text += self.say.offer_related + "\n\n" + self.say.bulleted([r.question for r in related])
+        else:
+            text += self.say.offer_end
         return Reply(q=q, kind="fallback", text=text, score=ranked[0].answer_score, suggestions=related, reason=reason)
 
     def _faq_reply(self, q: str, top: Candidate, related: list[Suggestion]) -> Reply:
@@ -281,16 +272,16 @@ class AnswerEngine:
         notes = [c.note for c in self.kb.conflicts_for(entry.id)]
         text = entry.answer.rstrip()
         for note in notes:
-            text += f"\n\n> ⚠ FAQ 说法不一致：{note}"
+            text += "\n\n> " + self.say.say("conflict", note=note)
         return Reply(
             q=q,
             kind="faq",
             text=text,
-            faq=FaqRef(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date),
+            faq=FaqRef.of(entry),
             score=top.answer_score,
             suggestions=related,
             conflicts=notes,
-            reason="confident",
+            reason=Reason.CONFIDENT,
         )
 
     @staticmethod

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ValidationError
 
 from bot.errors import KnowledgeError, first_error
 from bot.knowledge import KnowledgeBase
-from bot.reply import Reply, Suggestion
+from bot.messages import ReplyCopy
+from bot.reply import Reason, Reply, Suggestion
 from bot.slots import find_any
 
 
@@ -38,19 +39,19 @@ class Gaps(BaseModel):
         return next((g for g in self.gaps if g.matches(text)), None)
 
 
-def gap_reply(gap: Gap, q: str, kb: KnowledgeBase) -> Reply:
+def gap_reply(gap: Gap, q: str, kb: KnowledgeBase, say: ReplyCopy) -> Reply:
     """ "The FAQ does not say", the related entries as reading (not as answers), and a person offered."""
     related = [kb.by_id[r] for r in gap.related]
     text = gap.reply.strip()
     if related:
-        text += "\n\n相关问题：\n\n" + "\n".join(f"- {e.question}" for e in related)
+        text += "\n\n" + say.gap_related + "\n\n" + say.bulleted([e.question for e in related])
     return Reply(
         q=q,
         kind="fallback",
         text=text,
         score=0.0,
         suggestions=[Suggestion(id=e.id, question=e.question, score=0.0) for e in related],
-        reason="not_in_faq",
+        reason=Reason.NOT_IN_FAQ,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -19,6 +19,9 @@ from pydantic import (
 
 from bot.safe_text import has_surrogates
 
+if TYPE_CHECKING:
+    from bot.knowledge import FaqEntry
+
 ReplyKind = Literal["faq", "rule", "clarify", "fallback", "smalltalk", "handoff"]
 
 
@@ -27,6 +30,10 @@ class FaqRef(BaseModel):
     question: str = Field(description="The source question, verbatim.")
     category: str
     updated: str = Field(description="最近更新时间 of the entry's section, YYYY-MM-DD.")
+
+    @classmethod
+    def of(cls, entry: FaqEntry) -> FaqRef:
+        return cls(id=entry.id, question=entry.question, category=entry.category, updated=entry.updated_date)
 
 
 class Suggestion(BaseModel):

@@ -3,7 +3,8 @@ whoever uses it. Nothing else opens a database, loads an index or picks an encod
 
 * :func:`open_storage` — the one database (one SQLAlchemy engine) and the stores on it: conversations, orders.
 * :func:`build_engine` — knowledge, normaliser, encoder, index (rebuilt when stale and allowed), the hybrid
-  retriever, the rules (with the order store) and the known gaps, joined into an :class:`AnswerEngine`.
+  retriever, the rules (with the order store), the known gaps and every sentence the bot says
+  (``knowledge/messages.yaml``), joined into an :class:`AnswerEngine`.
 * :func:`build_degraded_engine` — the same without index and encoder: keyword retrieval, rules still decide.
 * :func:`engine_or_degraded` — what the server starts with.
 """
@@ -90,12 +91,14 @@ def _assemble(
 ) -> AnswerEngine:
     from bot.dialogue import Dialogue
     from bot.gaps import load_gaps
+    from bot.messages import load_messages
 
     if orders is not None and settings.demo_orders is not None:
         orders.seed(settings.demo_orders)
-    dialogue = Dialogue.from_knowledge(settings.knowledge_dir, kb, normalizer, orders)
+    messages = load_messages(settings.knowledge_dir)
+    dialogue = Dialogue.from_knowledge(settings.knowledge_dir, kb, normalizer, messages.dialogue, orders)
     gaps = load_gaps(settings.knowledge_dir, set(kb.by_id))
-    return AnswerEngine(settings, kb, normalizer, retriever, dialogue, gaps)
+    return AnswerEngine(settings, kb, normalizer, retriever, messages, dialogue, gaps)
 
 
 def engine_or_degraded(settings: Settings, orders: OrderStore | None) -> tuple[AnswerEngine | None, SetupError | None]:

@@ -107,7 +107,7 @@ def test_audience_prefers_the_users_side(engine: AnswerEngine) -> None:
 
 def test_clarify_offers_two_or_three_options(engine: AnswerEngine) -> None:
     engine_settings = engine.settings.model_copy(update={"answer_threshold": 1.0, "clarify_threshold": 0.0})
-    strict = AnswerEngine(engine_settings, engine.kb, engine.normalizer, engine.retriever)
+    strict = AnswerEngine(engine_settings, engine.kb, engine.normalizer, engine.retriever, engine.messages)
     reply = strict.answer("小程序多久能用")
     assert reply.kind == "clarify"
     assert 2 <= len(reply.suggestions) <= 3
@@ -125,6 +125,7 @@ def test_identical_answers_are_not_offered_twice(engine: AnswerEngine) -> None:
         engine.kb,
         engine.normalizer,
         engine.retriever,
+        engine.messages,
     )
     options = {s.id for s in strict.answer("云市场买的商品怎么开发票").suggestions}
     assert len(options & twins) == 1
@@ -150,7 +151,7 @@ def test_rules_seam_runs_before_retrieval(engine: AnswerEngine) -> None:
         def request_handoff(self, message: str, session: Session) -> Reply:
             return Reply(q=message, kind="handoff", text="person")
 
-    ruled = AnswerEngine(engine.settings, engine.kb, engine.normalizer, engine.retriever, AlwaysRule())
+    ruled = AnswerEngine(engine.settings, engine.kb, engine.normalizer, engine.retriever, engine.messages, AlwaysRule())
     assert ruled.answer("退款规则").kind == "rule"
     assert ruled.answer("镜像能下载吗").kind == "faq"
 

@@ -15,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import StrictUndefined
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -25,6 +26,7 @@ from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
 from bot.conversations import ChatService, EngineWorker, Hub, RedisHub
 from bot.errors import EncoderError, IndexUnusable, KnowledgeError, OrderError, RulesError, SetupError, UnsafeSettings
+from bot.messages import Messages, load_messages
 from bot.settings import Settings
 from bot.version import VERSION
 from bot.wiring import engine_or_degraded, open_storage
@@ -71,6 +73,13 @@ def redact_session_ids_in_logs() -> None:
             logger.addFilter(_RedactSessionIds())
 
 
+def use_messages(app: FastAPI, messages: Messages) -> None:
+    """Speak with these words from now on: pages, errors and limits (the engine and the chat service speak with
+    the engine's own)."""
+    app.state.messages = messages
+    app.state.guards.errors = messages.errors
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if settings.env == "production" and settings.production_problems():
@@ -78,6 +87,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # The database opens now (the session secret lives there); the engine opens in the lifespan.
     storage = open_storage(settings)
     auth = AgentAuth.from_settings(settings, storage.conversations)
+    messages = load_messages(settings.knowledge_dir)  # the pages' words: a broken file stops the start, named
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -92,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = engine
         app.state.service = None
         if engine is not None:
+            use_messages(app, engine.messages)
             app.state.service = ChatService(engine, storage.conversations, hub=hub, worker=worker, handoff_gate=gate)
             if engine.degraded:
                 log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
@@ -115,8 +126,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.store = storage.conversations
     app.state.storage = storage
     app.state.auth = auth
-    app.state.guards = Guards(settings)
-    app.state.templates = Jinja2Templates(directory=str(settings.web_dir / "templates"))
+    app.state.guards = Guards(settings, messages.errors)
+    app.state.messages = messages
+    # every page gets the words of knowledge/messages.yaml as `copy`; a word a template names but the file
+    # lacks is an error, not an empty string
+    app.state.templates = Jinja2Templates(
+        directory=str(settings.web_dir / "templates"),
+        context_processors=[lambda request: {"copy": request.app.state.messages}],
+    )
+    app.state.templates.env.undefined = StrictUndefined
     install_error_handlers(app)
     install_http_guards(app, settings, app.state.guards)
     app.add_middleware(

@@ -18,6 +18,7 @@ async def reload_knowledge(
     request: Request, admin: AdminDep, service: ServiceDep, settings: SettingsDep
 ) -> dict[str, object]:
     """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
+    from bot.api import use_messages
     from bot.wiring import build_engine
 
     storage = request.app.state.storage  # the same database and order store: reload opens nothing new
@@ -27,6 +28,7 @@ async def reload_knowledge(
         raise FaqbotError(f"knowledge not reloaded, the old one keeps serving: {exc}", code="bad_knowledge") from exc
     service.engine = engine
     request.app.state.engine = engine
+    use_messages(request.app, engine.messages)
     request.app.state.problem = None  # out of degraded mode, if it was in it
     return {"reloaded": True, "entries": len(engine.kb.entries), "knowledge_hash": engine.kb.content_hash}
 

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException
 
 from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
+from bot.api.errors import error_copy
 from bot.api.guards import Guards, client_address
 from bot.auth import new_csrf_token, same_token
 from bot.engine import AgentSuggestion
@@ -70,6 +71,10 @@ async def _small_form(request: Request, model: type[T]) -> T:
         raise InvalidRequest(first_error(exc.errors())) from exc
 
 
+def _waiting(request: Request, exc: RateLimited) -> str:
+    return error_copy(request).say("retry_after", message=exc.message, seconds=exc.retry_after)
+
+
 @router.post("/agent/login", include_in_schema=False)
 async def login(request: Request, auth: AuthDep) -> Response:
     guards: Guards = request.app.state.guards
@@ -77,23 +82,21 @@ async def login(request: Request, auth: AuthDep) -> Response:
     try:
         guards.check_login_address(address)  # before any parsing: a flood is turned away cheaply
     except RateLimited as exc:
-        return _login_page(request, f"{exc.message}（约 {exc.retry_after} 秒后）", 429,
-                           {"Retry-After": str(exc.retry_after)})  # fmt: skip
+        return _login_page(request, _waiting(request, exc), 429, {"Retry-After": str(exc.retry_after)})
     form = await _small_form(request, LoginForm)
     if not same_token(form.csrf, request.session.get("csrf")):
-        raise Forbidden("登录表单已过期，请刷新页面后重试。", code="csrf")
+        raise Forbidden(error_copy(request).form_expired, code="csrf")
     username = form.username.strip().lower()
     try:
         guards.check_login_account(username, address)
         account = await auth.authenticate(username, form.password)
     except RateLimited as exc:
-        return _login_page(request, f"{exc.message}（约 {exc.retry_after} 秒后）", 429,
-                           {"Retry-After": str(exc.retry_after)}, username)  # fmt: skip
+        return _login_page(request, _waiting(request, exc), 429, {"Retry-After": str(exc.retry_after)}, username)
     except LoginBusy:
-        return _login_page(request, "登录请求太多，请稍后再试。", 503, {"Retry-After": "2"}, username)
+        return _login_page(request, error_copy(request).login_busy, 503, {"Retry-After": "2"}, username)
     if account is None:
         guards.login_failed(username, address)
-        return _login_page(request, "账号或密码不正确", 401, None, username)
+        return _login_page(request, error_copy(request).login_failed, 401, None, username)
     guards.login_succeeded(username, address)
     token = await asyncio.to_thread(auth.start_session, account, address)
     request.session.clear()

@@ -14,10 +14,11 @@ from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.types import Message
 
 from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
-from bot.api.errors import STORAGE_ERRORS, STORAGE_UNAVAILABLE
+from bot.api.errors import STORAGE_ERRORS, error_copy
 from bot.api.guards import Guards, client_address
 from bot.conversations import ChatService
 from bot.errors import InvalidRequest, RateLimited, first_error
+from bot.messages import ErrorCopy
 from bot.render import markdown_to_html
 from bot.reply import Context, Reason, Reply
 from bot.safe_text import has_surrogates
@@ -46,7 +47,8 @@ class ChatRequest(BaseModel):
 async def chat(body: ChatRequest, request: Request, service: ServiceDep, settings: SettingsDep) -> JSONResponse:
     """Answer one message; the reply carries `session_id` to continue the conversation."""
     if len(body.message) > settings.max_message_chars:
-        raise InvalidRequest(f"消息太长了：最多 {settings.max_message_chars} 个字。", code="message_too_long")
+        why = error_copy(request).say("message_too_long", limit=settings.max_message_chars)
+        raise InvalidRequest(why, code="message_too_long")
     guards: Guards = request.app.state.guards
     address = client_address(request)
     existing = await service.find(body.session_id)
@@ -119,7 +121,7 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 return
             if message["type"] == "websocket.disconnect":
                 return
-            frame = _parse(message, settings.max_message_chars)
+            frame = _parse(message, settings.max_message_chars, error_copy(ws))
             if frame.get("pong"):
                 await ws.send_json({"type": "pong"})
                 continue
@@ -141,11 +143,11 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
                 continue
             except STORAGE_ERRORS:
                 log.exception("storage error in conversation %s", conversation_id)
-                await ws.send_json(_error("storage_unavailable", STORAGE_UNAVAILABLE))
+                await ws.send_json(_error("storage_unavailable", error_copy(ws).storage_unavailable))
                 continue
             except Exception:  # never drop the socket without a close frame: say so and keep it
                 log.exception("unexpected error in conversation %s", conversation_id)
-                await ws.send_json(_error("internal_error", "服务器内部错误，这条消息没有处理，请稍后再试。"))
+                await ws.send_json(_error("internal_error", error_copy(ws).message_not_handled))
                 continue
             stored = True
             await ws.send_json({"type": "reply", "reply": reply.model_dump(mode="json")})
@@ -157,10 +159,10 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
         service.hub.leave_user(conversation_id, ws)
 
 
-def _parse(message: Message, max_chars: int) -> dict[str, Any]:
+def _parse(message: Message, max_chars: int, errors: ErrorCopy) -> dict[str, Any]:
     raw = message.get("text")
     if raw is None:
-        return {"error": ("bad_frame", "只接受 JSON 文本帧（收到的是二进制帧）。")}
+        return {"error": ("bad_frame", errors.binary_frame)}
     if len(raw.encode("utf-8", "surrogatepass")) > MAX_FRAME_BYTES:
         return {"error": ("too_large", f"frames are limited to {MAX_FRAME_BYTES} bytes")}
     try:
@@ -186,7 +188,7 @@ def _parse(message: Message, max_chars: int) -> dict[str, Any]:
     if not isinstance(text, str):
         return {"error": ("bad_text", "'text' must be a string")}
     if has_surrogates(data):
-        return {"error": ("bad_text", "消息里有无效的字符（不成对的代理码位），请重新输入。")}
+        return {"error": ("bad_text", errors.lone_surrogates)}
     if len(text) > max_chars:
         return {"error": ("too_long", f"messages are limited to {max_chars} characters")}
     try:

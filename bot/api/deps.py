@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, WebSocket
 from starlette.requests import HTTPConnection
 
+from bot.api.errors import error_copy
 from bot.auth import AgentAuth, same_token
 from bot.conversations import ChatService
 from bot.engine import AnswerEngine
 from bot.errors import Forbidden, Unauthorized, Unavailable
+from bot.messages import Messages
 from bot.settings import Settings
 from bot.store import Account, ConversationStore
 
@@ -27,8 +29,14 @@ def _running(conn: HTTPConnection, name: str) -> Any:
     part = getattr(_state(conn), name, None)
     if part is None:
         # the reason (with file paths) is in the log and /readyz; a visitor gets no internals
-        raise Unavailable("智能客服暂时不可用，请稍后再试或联系人工客服。")
+        raise Unavailable(error_copy(conn).unavailable)
     return part
+
+
+def get_messages(conn: HTTPConnection) -> Messages:
+    """Every sentence the pages and the API show (the running engine's, swapped by a reload)."""
+    messages: Messages = _state(conn).messages
+    return messages
 
 
 def get_engine(conn: HTTPConnection) -> AnswerEngine:
@@ -60,9 +68,9 @@ def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
     session's CSRF token."""
     account = signed_in_account(request)
     if account is None:
-        raise Unauthorized("请先登录客服后台。")
+        raise Unauthorized(error_copy(request).login_required)
     if account.role not in roles:
-        raise Forbidden("需要管理员权限。")
+        raise Forbidden(error_copy(request).admin_required)
     if request.method not in ("GET", "HEAD", "OPTIONS") and not same_token(
         request.headers.get("x-csrf-token"), request.session.get("csrf")
     ):
@@ -90,6 +98,7 @@ def current_admin(request: Request) -> str:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
+MessagesDep = Annotated[Messages, Depends(get_messages)]
 ServiceDep = Annotated[ChatService, Depends(get_service)]
 StoreDep = Annotated[ConversationStore, Depends(get_store)]
 AuthDep = Annotated[AgentAuth, Depends(get_auth)]

@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.api.errors import error_body
 from bot.errors import RateLimited
+from bot.messages import ErrorCopy
 from bot.settings import Settings
 
 CONSOLE_PATHS = ("/agent",)  # never framed by anyone
@@ -42,8 +43,9 @@ class Guards:
     """Rate limits (the `limits` library: in memory, or Redis shared by several workers), turns in flight and
     open sockets per address (per process)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, errors: ErrorCopy) -> None:
         self.settings = settings
+        self.errors = errors  # what a refused person reads (knowledge/messages.yaml); a reload swaps it
         self.limiter = MovingWindowRateLimiter(storage_from_string(settings.rate_limit_storage))
         self.message_rate = parse(f"{settings.messages_per_minute}/minute")
         self.address_message_rate = parse(f"{settings.messages_per_minute_per_address}/minute")
@@ -95,24 +97,21 @@ class Guards:
     def check_message(self, conversation_id: str, address: str) -> None:
         """One more message from this conversation and this address, or :class:`RateLimited`. An address over its
         budget is refused at the door (HttpGuard) until the budget frees up."""
-        s = self.settings
+        s, say = self.settings, self.errors.say
         self._hit(self.message_rate, "message", conversation_id,
-                  f"发送太频繁了：每个会话每分钟最多 {s.messages_per_minute} 条消息，请稍后再试。")  # fmt: skip
-        per_address = s.messages_per_minute_per_address
+                  say("messages_per_conversation", limit=s.messages_per_minute))  # fmt: skip
         self._hit(self.address_message_rate, "message-address", address,
-                  f"发送太频繁了：同一网络每分钟最多 {per_address} 条消息，请稍后再试。", address)  # fmt: skip
+                  say("messages_per_address", limit=s.messages_per_minute_per_address), address)  # fmt: skip
 
     def check_new_conversation(self, address: str) -> None:
+        limit = self.settings.conversations_per_minute_per_address
         self._hit(self.new_conversation_rate, "conversation", address,
-                  f"新会话太多了：同一网络每分钟最多开始 {self.settings.conversations_per_minute_per_address} "
-                  "个会话，请在已有的会话里继续提问。")  # fmt: skip
+                  self.errors.say("conversations_per_address", limit=limit))  # fmt: skip
 
     def check_search(self, address: str) -> None:
         """A FAQ search costs an encoder run on the engine's thread, like a chat message."""
-        per_minute = self.settings.searches_per_minute_per_address
-        self._hit(
-            self.search_rate, "search", address, f"搜索太频繁了：每分钟最多 {per_minute} 次，请稍后再试。", address
-        )
+        why = self.errors.say("searches_per_address", limit=self.settings.searches_per_minute_per_address)
+        self._hit(self.search_rate, "search", address, why, address)
 
     def allow_handoff(self, address: str) -> bool:
         """One more hand-over request from this address may enter the agents' queue."""
@@ -124,7 +123,7 @@ class Guards:
         queue up the engine in front of everybody else."""
         with self._lock:
             if self.in_flight[address] >= self.settings.turns_in_flight_per_address:
-                raise RateLimited("上一条消息还在处理中，请稍候再发送。", 1)
+                raise RateLimited(self.errors.turn_in_flight, 1)
             self.in_flight[address] += 1
         try:
             yield
@@ -140,7 +139,7 @@ class Guards:
         """Counts a login attempt against the address; refuses beyond its allowance."""
         for limit in self.login_rates:
             if not self.limiter.hit(limit, "login", address):
-                raise RateLimited("登录尝试次数过多，请稍后再试。", self._wait(limit, "login", address))
+                raise RateLimited(self.errors.logins_per_address, self._wait(limit, "login", address))
 
     def _failure_limits(self, username: str, address: str) -> list[tuple[RateLimitItem, tuple[str, ...]]]:
         pair = ("login-failure", username, address)
@@ -153,7 +152,7 @@ class Guards:
         attack, everyone does. One guesser cannot lock the account's owner out from elsewhere."""
         for limit, keys in self._failure_limits(username, address):
             if not self.limiter.test(limit, *keys):
-                raise RateLimited("这个账号登录失败次数过多，请稍后再试。", self._wait(limit, *keys))
+                raise RateLimited(self.errors.logins_per_account, self._wait(limit, *keys))
 
     def login_failed(self, username: str, address: str) -> None:
         for limit, keys in self._failure_limits(username, address):
@@ -207,11 +206,11 @@ class HttpGuard:
         self.console_csp = (b"content-security-policy", content_security_policy(settings, False).encode())
 
     def _too_large(self) -> JSONResponse:
-        body = error_body(413, "too_large", f"请求内容过大：最多 {self.max_body} 字节。")
+        body = error_body(413, "too_large", self.guards.errors.say("body_too_large", limit=self.max_body))
         return JSONResponse(body, status_code=413, headers={"Connection": "close"})
 
     def _too_slow(self) -> JSONResponse:
-        body = error_body(408, "timeout", f"请求内容发送太慢：须在 {self.timeout:g} 秒内发完。")
+        body = error_body(408, "timeout", self.guards.errors.say("body_too_slow", seconds=f"{self.timeout:g}"))
         return JSONResponse(body, status_code=408, headers={"Connection": "close"})
 
     async def _read_body(self, receive: Receive) -> list[Message] | None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from typing import Any
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
-from bot.api.deps import EngineDep, ServiceDep, SettingsDep
+from bot.api.deps import EngineDep, MessagesDep, ServiceDep, SettingsDep
+from bot.api.errors import error_copy
 from bot.api.faq import search
 from bot.api.guards import RateLimited
 from bot.errors import NotFound
@@ -20,20 +23,44 @@ def _page(request: Request, template: str, **values: object) -> HTMLResponse:
     return request.app.state.templates.TemplateResponse(request, template, values)
 
 
+def _facts(request: Request) -> dict[str, str]:
+    """The FAQ facts the demo pages quote, as the running rules read them (knowledge/rules.yaml); none while
+    the engine is down (the pages stay up)."""
+    engine = getattr(request.app.state, "engine", None)
+    data: dict[str, Any] = engine.dialogue.data if engine is not None and engine.dialogue is not None else {}
+    timelines = data.get("timelines", {})
+    facts = {
+        "refund_window": data.get("refund", {}).get("delivery_types", {}).get("saas", {}).get("window_phrase"),
+        **{name: timelines.get(name, {}).get("quote") for name in ("settlement", "product_review", "invoice_issue")},
+    }
+    return {k: v for k, v in facts.items() if isinstance(v, str)}
+
+
 @router.get("/", response_class=HTMLResponse)
-def demo_buyer(request: Request) -> HTMLResponse:
-    return _page(request, "demo.html", audience="buyer", order_id="2026112800001")
+def demo_buyer(request: Request, settings: SettingsDep) -> HTMLResponse:
+    """A product page with the widget, for the first demo order (knowledge/demo_orders.yaml), if there are any."""
+    from bot.orders import read_demo_orders
+
+    orders = read_demo_orders(settings.demo_orders) if settings.demo_orders is not None else []
+    order = orders[0] if orders else None
+    return _page(request, "demo.html", audience="buyer", order=order, facts=_facts(request))
 
 
 @router.get("/provider", response_class=HTMLResponse)
 def demo_provider(request: Request) -> HTMLResponse:
-    return _page(request, "demo_provider.html", audience="provider", order_id=None)
+    return _page(request, "demo_provider.html", audience="provider", facts=_facts(request))
+
+
+WIDGET_COPY_LINE = "var T = {}; // COPY"
 
 
 @router.get("/widget.js")
-def widget_js(settings: SettingsDep) -> Response:
-    return FileResponse(
-        settings.web_dir / "static" / "widget.js",
+def widget_js(settings: SettingsDep, messages: MessagesDep) -> Response:
+    """The widget, with its words (knowledge/messages.yaml → widget) written into it."""
+    source = (settings.web_dir / "static" / "widget.js").read_text(encoding="utf-8")
+    words = json.dumps(messages.widget_copy(), ensure_ascii=False).replace("</", "<\\/")
+    return Response(
+        source.replace(WIDGET_COPY_LINE, f"var T = {words}; // COPY", 1),
         media_type="text/javascript; charset=utf-8",
         headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
     )
@@ -59,6 +86,6 @@ async def faq_index(request: Request, engine: EngineDep, service: ServiceDep, q:
 def faq_entry(request: Request, entry_id: str, engine: EngineDep) -> HTMLResponse:
     entry = engine.kb.by_id.get(entry_id)
     if entry is None:
-        raise NotFound(f"没有这个常见问题：{entry_id}")
+        raise NotFound(error_copy(request).say("faq_not_found", id=entry_id))
     notes = [c.note for c in engine.kb.conflicts_for(entry.id)]
     return _page(request, "faq_entry.html", entry=entry, answer_html=markdown_to_html(entry.answer), notes=notes)

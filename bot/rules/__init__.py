@@ -44,10 +44,11 @@ def read_rules_data(path: Path) -> dict[str, Any]:
     return data
 
 
-def build_rules(path: Path, kit: RuleKit) -> list[Rule]:
-    """Every registered rule, built from the data at ``path``; a missing or invalid section is a
-    :class:`RulesError` naming the file and the field, and so is a cited FAQ entry that does not exist."""
-    data = read_rules_data(path)
+def build_rules(path: Path, kit: RuleKit, data: Mapping[str, Any] | None = None) -> list[Rule]:
+    """Every registered rule, built from the data at ``path`` (or ``data``, read from there already); a missing
+    or invalid section is a :class:`RulesError` naming the file and the field, and so is a cited FAQ entry that
+    does not exist."""
+    data = read_rules_data(path) if data is None else data
     rules: list[Rule] = []
     for build in REGISTRY:
         try:

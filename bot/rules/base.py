@@ -17,6 +17,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.errors import RulesError, first_error
+from bot.messages import DialogueCopy
 from bot.normalize import Normalizer
 from bot.reply import Context
 from bot.slots import DateMention, find_any, find_dates, find_month_range, yes_no
@@ -80,18 +81,6 @@ class Texts(BaseModel):
         if not isinstance(template, str):
             raise KeyError(f"no text {name!r} in the rule's texts")
         return template.format(**values) if values else template
-
-
-class DialogueTexts(BaseModel):
-    """Sentences the dialogue loop and every rule share (``knowledge/dialogue.yaml`` → ``texts``)."""
-
-    cite_line: str  # "依据：{cites}"
-    cite: str  # "「{question}」"
-    cite_joiner: str
-    not_understood: str
-    how_to_leave: str
-    unknown_order: str
-    invalid_date: str
 
 
 class Rule(Protocol):
@@ -198,7 +187,7 @@ class RuleKit:
     normalizer: Normalizer
     questions: Mapping[str, str]
     words: Words
-    texts: DialogueTexts
+    texts: DialogueCopy
     orders: Any = None  # bot.orders.OrderStore | None
 
     def has(self, turn: Turn, words: list[str]) -> bool:

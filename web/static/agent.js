@@ -6,6 +6,11 @@
   var $ = function (id) { return document.getElementById(id); };
   var queueEl = $("queue"), transcript = $("transcript"), suggestions = $("suggestions"), reply = $("reply");
   var current = null, items = {}, total = 0, PAGE = 50;
+  // the console's words (knowledge/messages.yaml → console), written into the page by the server
+  var T = JSON.parse($("console-copy").textContent);
+  function say(name, values) {
+    return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
+  }
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -26,7 +31,8 @@
     });
   }
 
-  var REASON = { handoff: "请求人工", fallback: "机器人未能回答", repeated_clarify: "多次澄清", thumbs_down: "差评" };
+  var REASON = { handoff: T.reason_handoff, fallback: T.reason_fallback, repeated_clarify: T.reason_repeated_clarify,
+    thumbs_down: T.reason_thumbs_down };
 
   // Same order as the server: people asked for (or with a person) first, then what the bot flagged; oldest wait
   // first, so a flood of new requests never hides an old one.
@@ -43,18 +49,18 @@
       var b = el("button", "item" + (current === it.id ? " active" : ""));
       b.type = "button";
       b.dataset.id = it.id;
-      var tag = it.handoff === "agent" ? "人工处理中 · " + (it.agent || "") :
-        it.handoff === "requested" ? "请求人工" : (REASON[it.attention] || "需关注");
+      var tag = it.handoff === "agent" ? say("with_agent", { agent: it.agent || "" }) :
+        it.handoff === "requested" ? T.requested : (REASON[it.attention] || T.reason_other);
       b.appendChild(el("span", "tag " + (it.handoff === "requested" ? "hot" : it.handoff), tag));
-      b.appendChild(el("span", "preview", it.last_user_message || "（无消息）"));
-      b.appendChild(el("span", "time", "等待自 " + (it.waiting_since || it.updated_at || "").slice(11, 16) + " UTC · " +
-        (it.audience === "provider" ? "服务商" : "买家")));
+      b.appendChild(el("span", "preview", it.last_user_message || T.no_message));
+      b.appendChild(el("span", "time", say("waiting_since", { time: (it.waiting_since || it.updated_at || "").slice(11, 16),
+        audience: it.audience === "provider" ? T.provider : T.buyer })));
       b.addEventListener("click", function () { openConversation(it.id); });
       li.appendChild(b);
       queueEl.appendChild(li);
     });
     if (list.length < total) {
-      var more = el("button", "more", "加载更多（还有 " + (total - list.length) + " 个）");
+      var more = el("button", "more", say("more", { n: total - list.length }));
       more.type = "button";
       more.addEventListener("click", function () { loadQueue(list.length); });
       var li = el("li"); li.appendChild(more); queueEl.appendChild(li);
@@ -73,7 +79,8 @@
     transcript.textContent = "";
     messages.forEach(function (m) {
       var li = el("li", m.role);
-      var who = m.role === "user" ? "用户" : m.role === "agent" ? "人工 · " + (m.agent || "") : "机器人" + (m.kind ? " · " + m.kind : "");
+      var who = m.role === "user" ? T.user : m.role === "agent" ? say("agent", { agent: m.agent || "" }) :
+        m.kind ? say("bot_kind", { kind: m.kind }) : T.bot;
       li.appendChild(el("div", "who", who + " · " + (m.created_at || "").slice(11, 19)));
       li.appendChild(el("div", "text", m.text));
       transcript.appendChild(li);
@@ -84,18 +91,18 @@
   function renderSuggestions(list, title) {
     $("suggest-title").textContent = title;
     suggestions.textContent = "";
-    if (!list.length) suggestions.appendChild(el("li", "empty", "没有找到合适的建议。"));
+    if (!list.length) suggestions.appendChild(el("li", "empty", T.no_suggestions));
     list.forEach(function (s, k) {
       var li = el("li", "suggestion");
       var head = el("div", "head");
-      head.appendChild(el("span", "kind " + s.kind, s.kind === "rule" ? "规则结论" : "FAQ"));
-      head.appendChild(el("span", "score", "置信度 " + Math.round(s.score * 100) + "%"));
+      head.appendChild(el("span", "kind " + s.kind, s.kind === "rule" ? T.kind_rule : T.kind_faq));
+      head.appendChild(el("span", "score", say("confidence", { percent: Math.round(s.score * 100) })));
       li.appendChild(head);
-      li.appendChild(el("div", "q", "「" + s.faq.question + "」· " + s.faq.category));
+      li.appendChild(el("div", "q", say("cited_faq", { question: s.faq.question, category: s.faq.category })));
       li.appendChild(el("div", "text", s.text));
-      var use = el("button", "use", "使用此回复");
+      var use = el("button", "use", T.use);
       use.type = "button";
-      use.setAttribute("aria-label", "使用建议回复 " + (k + 1));
+      use.setAttribute("aria-label", say("use_label", { n: k + 1 }));
       use.addEventListener("click", function () {
         if (reply.disabled) return;
         reply.value = s.text;
@@ -112,14 +119,13 @@
     return api("GET", "/api/agent/conversations/" + encodeURIComponent(id)).then(function (data) {
       var c = data.conversation;
       items[c.id] = c;
-      $("chat-title").textContent = "会话 " + c.id.slice(0, 8) + (c.handoff === "agent" ? "（人工处理中）" : "");
+      $("chat-title").textContent = say("conversation", { id: c.id.slice(0, 8) }) + (c.handoff === "agent" ? T.in_agent_hands : "");
       $("takeover").disabled = c.handoff === "agent";
       $("release").disabled = c.handoff === "bot";
       reply.disabled = false; $("send").disabled = false;
       renderMessages(data.messages);
       var asked = data.suggestions_for;
-      renderSuggestions(data.suggestions, asked ? "建议回复 · 针对用户的问题：「" + asked.text + "」" :
-        "用户还没有提出具体问题");
+      renderSuggestions(data.suggestions, asked ? say("suggest_for", { text: asked.text }) : T.nothing_asked);
       renderQueue();
     });
   }
@@ -130,7 +136,7 @@
     if (!current || !text) return;
     api("POST", "/api/agent/conversations/" + encodeURIComponent(current) + "/messages", { text: text })
       .then(function () { reply.value = ""; return openConversation(current); })
-      .catch(function (e) { $("live").textContent = "发送失败：" + e.message; });
+      .catch(function (e) { $("live").textContent = say("send_failed", { error: e.message }); });
   });
   reply.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && (ev.ctrlKey || ev.metaKey)) $("reply-form").requestSubmit();
@@ -149,14 +155,14 @@
     var q = $("q").value.trim();
     if (!q) return;
     api("GET", "/api/agent/suggest?q=" + encodeURIComponent(q)).then(function (list) {
-      renderSuggestions(list, "“" + q + "”的建议回复");
+      renderSuggestions(list, say("search_results", { q: q }));
     });
   });
 
   var retry = 0;
   function connect() {
     var ws = new WebSocket(location.origin.replace(/^http/, "ws") + "/ws/agent");
-    ws.onopen = function () { retry = 0; $("live").textContent = "● 实时连接"; };
+    ws.onopen = function () { retry = 0; $("live").textContent = T.live; };
     ws.onmessage = function (ev) {
       var f = JSON.parse(ev.data);
       if (f.type === "snapshot") {
@@ -172,7 +178,7 @@
       else if (f.type === "message" && f.conversation_id === current) openConversation(current);
     };
     ws.onclose = function () {
-      $("live").textContent = "连接中断，正在重连…";
+      $("live").textContent = T.reconnecting;
       setTimeout(connect, Math.min(10000, 500 * Math.pow(2, retry++)));
     };
   }

@@ -17,6 +17,11 @@
   var orderId = script.dataset.orderId || null;
   var today = script.dataset.today || null; // demos and tests may pin the date
   var storeKey = "faqbot-session:" + base + ":" + audience;
+  // The widget's words (knowledge/messages.yaml → widget): the server writes them into the next line.
+  var T = {}; // COPY
+  function say(name, values) {
+    return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
+  }
 
   var CSS = [
     ":host{all:initial}",
@@ -70,22 +75,33 @@
     '<style>' + CSS + '</style>' +
     '<button class="launcher" type="button" aria-expanded="false" aria-controls="panel">' +
     '<svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
-    '<span>在线客服</span></button>' +
-    '<section class="panel" id="panel" role="dialog" aria-label="腾讯云云市场智能客服" hidden>' +
-    '<header><div class="title">云市场智能客服<small></small></div>' +
-    '<button class="human" type="button">转人工</button>' +
-    '<button class="close" type="button" aria-label="关闭客服窗口">×</button></header>' +
+    '<span></span></button>' +
+    '<section class="panel" id="panel" role="dialog" hidden>' +
+    '<header><div class="title"><span></span><small></small></div>' +
+    '<button class="human" type="button"></button>' +
+    '<button class="close" type="button">×</button></header>' +
     '<div class="status" role="status" aria-live="polite"></div>' +
-    '<ol class="log" role="log" aria-live="polite" aria-label="对话记录"></ol>' +
-    '<div class="typing" hidden>客服正在输入…</div>' +
-    '<form><label class="sr" for="faqbot-input">输入您的问题</label>' +
-    '<textarea id="faqbot-input" rows="1" maxlength="500" placeholder="请输入您的问题，Enter 发送，Shift+Enter 换行"></textarea>' +
-    '<button type="submit">发送</button></form></section>';
+    '<ol class="log" role="log" aria-live="polite"></ol>' +
+    '<div class="typing" hidden></div>' +
+    '<form><label class="sr" for="faqbot-input"></label>' +
+    '<textarea id="faqbot-input" rows="1" maxlength="500"></textarea>' +
+    '<button type="submit"></button></form></section>';
 
   var $ = function (sel) { return root.querySelector(sel); };
   var launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), input = $("textarea");
   var statusEl = $(".status"), typing = $(".typing");
-  $("header small").textContent = audience === "provider" ? "服务商模式 · 入驻、提现、退出等问题" : "买家模式 · 购买、退款、发票等问题";
+  // every word is set as text
+  $(".launcher span").textContent = T.launcher;
+  $(".panel").setAttribute("aria-label", T.panel_label);
+  $("header .title span").textContent = T.title;
+  $("header small").textContent = audience === "provider" ? T.mode_provider : T.mode_buyer;
+  $(".human").textContent = T.handoff;
+  $(".close").setAttribute("aria-label", T.close);
+  $(".log").setAttribute("aria-label", T.log_label);
+  $(".typing").textContent = T.typing;
+  $("label.sr").textContent = T.input_label;
+  $("textarea").placeholder = T.placeholder;
+  $("form button").textContent = T.send;
 
   var ws = null, sessionId = null, retry = 0, pending = [];
   try { sessionId = localStorage.getItem(storeKey); } catch (e) { /* storage blocked */ }
@@ -130,28 +146,28 @@
 
   function addAgent(text, agent) {
     var li = el("li", "agent");
-    li.appendChild(el("div", "who", "人工客服 · " + (agent || "客服")));
+    li.appendChild(el("div", "who", say("agent_who", { agent: agent || T.agent_default })));
     li.appendChild(el("div", "bubble", text));
     log.appendChild(li); scroll();
   }
 
   function sourceLine(reply) {
     if (reply.kind === "rule" && reply.rule && reply.rule.cites) {
-      var div = el("div", "source", "依据：");
+      var div = el("div", "source", T.cited);
       reply.rule.cites.forEach(function (c, k) {
-        if (k) div.appendChild(document.createTextNode("、"));
-        var a = el("a", null, "「" + c.question + "」");
+        if (k) div.appendChild(document.createTextNode(T.cite_joiner));
+        var a = el("a", null, say("cite", { question: c.question }));
         a.href = base + "/faq/" + encodeURIComponent(c.id); a.target = "_blank"; a.rel = "noopener";
         div.appendChild(a);
       });
       return div;
     }
     if (reply.faq && reply.kind === "faq") {
-      var s = el("div", "source", "来源：" + reply.faq.category + " › ");
-      var link = el("a", null, "「" + reply.faq.question + "」");
+      var s = el("div", "source", say("source", { category: reply.faq.category }));
+      var link = el("a", null, say("cite", { question: reply.faq.question }));
       link.href = base + "/faq/" + encodeURIComponent(reply.faq.id); link.target = "_blank"; link.rel = "noopener";
       s.appendChild(link);
-      s.appendChild(document.createTextNode(" · 最近更新 " + reply.faq.updated));
+      s.appendChild(document.createTextNode(say("updated", { day: reply.faq.updated })));
       return s;
     }
     return null;
@@ -160,8 +176,8 @@
   function rating(reply) {
     if (!reply.message_id || ["faq", "rule", "clarify", "fallback"].indexOf(reply.kind) < 0) return null;
     var box = el("div", "rate");
-    box.appendChild(el("span", null, "有帮助吗？"));
-    [["有用", true, "这个回答有帮助"], ["没用", false, "这个回答没有帮助"]].forEach(function (spec) {
+    box.appendChild(el("span", null, T.rate_ask));
+    [[T.helpful, true, T.helpful_label], [T.unhelpful, false, T.unhelpful_label]].forEach(function (spec) {
       var b = el("button", null, spec[0]);
       b.type = "button"; b.setAttribute("aria-label", spec[2]); b.setAttribute("aria-pressed", "false");
       b.addEventListener("click", function () {
@@ -171,8 +187,8 @@
           method: "POST", headers: { "content-type": "application/json" },
           body: JSON.stringify({ message_id: reply.message_id, session_id: sessionId, helpful: spec[1] }),
         }).then(function (r) {
-          box.lastChild.after(el("span", null, r.ok ? "感谢反馈" : "反馈未保存"));
-        }).catch(function () { box.lastChild.after(el("span", null, "反馈未保存")); });
+          box.lastChild.after(el("span", null, r.ok ? T.rated : T.rate_failed));
+        }).catch(function () { box.lastChild.after(el("span", null, T.rate_failed)); });
       });
       box.appendChild(b);
     });
@@ -190,7 +206,7 @@
     if (src) li.appendChild(src);
     if ((reply.kind === "clarify" || reply.kind === "fallback") && reply.suggestions && reply.suggestions.length) {
       var chips = el("div", "chips");
-      chips.setAttribute("aria-label", "您可能想问");
+      chips.setAttribute("aria-label", T.options_label);
       reply.suggestions.forEach(function (sug) {
         var b = el("button", null, sug.question);
         b.type = "button";
@@ -249,27 +265,22 @@
       } else if (f.type === "agent_message") {
         typing.hidden = true; addAgent(f.text, f.agent);
       } else if (f.type === "handoff") {
-        setStatus(f.state === "agent" ? "人工客服 " + (f.agent || "") + " 已接入" :
-          f.state === "requested" ? "已为您排队转接人工客服…" : f.state === "bot" ? "已转回智能客服" : "");
+        setStatus(f.state === "agent" ? say("agent_joined", { agent: f.agent || "" }) :
+          f.state === "requested" ? T.queued : f.state === "bot" ? T.back_to_bot : "");
       } else if (f.type === "error") {
-        typing.hidden = true; setStatus("消息未发送：" + f.message);
+        typing.hidden = true; setStatus(say("not_sent", { message: f.message }));
       }
     };
     ws.onclose = function () {
       typing.hidden = true;
-      setStatus("连接中断，正在重连…");
+      setStatus(T.reconnecting);
       var delay = Math.min(10000, 500 * Math.pow(2, retry++));
       setTimeout(connect, delay);
     };
   }
 
   function greet() {
-    addBot({
-      kind: "smalltalk",
-      html: "<p>您好！我是腾讯云云市场智能客服，可以回答" +
-        (audience === "provider" ? "服务商入驻、提现、退出、商品上架" : "购买、退款、发票、镜像、小程序") +
-        "等问题，也可以帮您判断订单能否退款。需要人工时请点“转人工”。</p>",
-    });
+    addBot({ kind: "smalltalk", text: audience === "provider" ? T.greeting_provider : T.greeting_buyer });
   }
 
   function open() {
@@ -286,7 +297,7 @@
 
   launcher.addEventListener("click", function () { panel.hidden ? open() : close(); });
   $(".close").addEventListener("click", close);
-  // The hand-over button sends a typed frame; typing "转人工" works too.
+  // The hand-over button sends a typed frame; typing the words works too.
   $(".human").addEventListener("click", function () {
     addUser($(".human").textContent);
     var frame = JSON.stringify({ type: "handoff", context: context() });
