@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -42,6 +41,26 @@ class EngineWorker:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class StoreThreads:
+    """Database calls off the event loop and off the engine's thread: writes on one dedicated writer thread (in
+    order, one transaction at a time, as datasette does), reads on a small pool. While one turn's reply is being
+    committed, the engine is already encoding the next one."""
+
+    def __init__(self, readers: int = 2) -> None:
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="db-write")
+        self._readers = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="db-read")
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._writer.submit(fn, *args))
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        return await asyncio.wrap_future(self._readers.submit(fn, *args))
+
+    def close(self) -> None:
+        self._writer.shutdown(wait=True)  # a write in progress finishes: nothing half-done is left behind
+        self._readers.shutdown(wait=False, cancel_futures=True)
 
 
 class Peer(Protocol):
@@ -140,16 +159,18 @@ class ChatService:
         store: ConversationStore,
         hub: Hub | None = None,
         worker: EngineWorker | None = None,
+        db: StoreThreads | None = None,
         handoff_gate: Callable[[str], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
         self.hub = hub or Hub()
-        self.worker = worker or EngineWorker()
+        self.worker = worker or EngineWorker()  # the engine's one thread: answering, nothing else
+        self.db = db or StoreThreads()  # every store call from here on
         # may this address put one more hand-over request into the agents' queue?
         self.handoff_gate = handoff_gate or (lambda address: True)
         # turns of one conversation run one at a time; a fixed set of striped locks (no per-conversation growth)
-        self._locks = [threading.Lock() for _ in range(LOCK_STRIPES)]
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
     @property
     def messages(self) -> Messages:
@@ -163,12 +184,12 @@ class ChatService:
         first message)."""
         if not conversation_id:
             return None
-        return await asyncio.to_thread(self.store.conversation, conversation_id)
+        return await self.db.read(self.store.conversation, conversation_id)
 
     async def history(self, conversation_id: str, limit: int = 200) -> list[Message]:
-        return await asyncio.to_thread(self.store.messages, conversation_id, limit)
+        return await self.db.read(self.store.messages, conversation_id, limit)
 
-    def _lock(self, conversation_id: str) -> threading.Lock:
+    def _lock(self, conversation_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(conversation_id.encode()) % LOCK_STRIPES]
 
     @staticmethod
@@ -193,62 +214,68 @@ class ChatService:
         Otherwise a ``conversation_id`` None or unknown starts a new conversation with a fresh id (an id a
         client makes up is never adopted). ``handoff``: the user pressed the hand-over button (``text`` is what the
         transcript shows for it)."""
-        reply, frames = await self.worker.run(self._user_turn, conversation_id, text, context, address, new, handoff)
-        for frame in frames:
-            await self.hub.to_agents(frame)
-        return reply
-
-    def _user_turn(
-        self,
-        conversation_id: str | None,
-        text: Any,
-        context: Context | dict[str, Any] | None,
-        address: str,
-        new: bool,
-        handoff: bool = False,
-    ) -> tuple[Reply, list[dict[str, Any]]]:
         audience = context.audience if isinstance(context, Context) else (context or {}).get("audience")
         cid = conversation_id or new_id()
-        with self._lock(cid):
-            conv = self.store.conversation(cid) if conversation_id and not new else None
+        async with self._lock(cid):  # read → answer → write, one turn of a conversation at a time
+            conv = await self.db.read(self.store.conversation, cid) if conversation_id and not new else None
             if conv is None:  # a new conversation: stored with its first turn, in one transaction
                 stamp = now()
                 conv = Conversation(new_id() if conversation_id and not new else cid, stamp, stamp,
                                     audience if isinstance(audience, str) else None, {}, "bot", None, None)  # fmt: skip
             user_text = (text if isinstance(text, str) else str(text))[: self.engine.settings.max_message_chars * 4]
-            session = self._session(conv)
+            reply, session = await self.worker.run(self._answer_turn, conv, user_text, text, context, handoff)
+            reply, frames = await self.db.write(self._store_turn, conv, user_text, reply, session, context, address)
+        for frame in frames:
+            await self.hub.to_agents(frame)
+        return reply
 
-            def answer(s: Session) -> Reply:
-                if handoff:
-                    return self.engine.request_handoff(user_text, context, s)
-                return self.engine.answer(text, context, s)
+    def _answer_turn(
+        self, conv: Conversation, user_text: str, text: Any, context: Context | dict[str, Any] | None, handoff: bool
+    ) -> tuple[Reply, Session]:
+        """On the engine's thread: the reply and the dialogue state after it. No database here."""
+        session = self._session(conv)
 
-            if conv.handoff == "agent":
-                reply = self._people_reply(user_text, Reason.WITH_AGENT, self.messages.people.with_agent)
-            elif conv.with_people:
-                reply, session = self._while_waiting(answer, session)
-            else:
-                reply = answer(session)
-            flags = self._flags(conv, reply, session, address)
-            asked = reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST
-            if flags is None and asked and conv.handoff == "bot":  # over the address's hand-over allowance
-                reply = self._people_reply(user_text, Reason.HANDOFF_LIMITED, self.messages.people.too_many_handoffs)
-            reply.session_id = conv.id
-            _, reply.message_id = self.store.record_turn(
-                conv.id,
-                user_text,
-                reply.text,
-                kind=reply.kind,
-                score=reply.score,
-                latency_ms=reply.latency_ms,
-                reply=reply.model_dump(mode="json", exclude={"html", "message_id"}),
-                state={**session.to_state(), "page": _page_context(context)},
-                audience=conv.audience,
-                flags=flags,
-            )
-            reply.html = markdown_to_html(reply.text)
-            frames = self._agent_frames(conv, flags)
-        return reply, frames
+        def answer(s: Session) -> Reply:
+            if handoff:
+                return self.engine.request_handoff(user_text, context, s)
+            return self.engine.answer(text, context, s)
+
+        if conv.handoff == "agent":
+            return self._people_reply(user_text, Reason.WITH_AGENT, self.messages.people.with_agent), session
+        if conv.with_people:
+            return self._while_waiting(answer, session)
+        return answer(session), session
+
+    def _store_turn(
+        self,
+        conv: Conversation,
+        user_text: str,
+        reply: Reply,
+        session: Session,
+        context: Context | dict[str, Any] | None,
+        address: str,
+    ) -> tuple[Reply, list[dict[str, Any]]]:
+        """On the writer thread: the turn's meaning for the agents' queue, the turn stored in one transaction
+        (the reply gets its ids and HTML), and the frames agents should hear."""
+        flags = self._flags(conv, reply, session, address)
+        asked = reply.kind == "handoff" and reply.reason == Reason.USER_REQUEST
+        if flags is None and asked and conv.handoff == "bot":  # over the address's hand-over allowance
+            reply = self._people_reply(user_text, Reason.HANDOFF_LIMITED, self.messages.people.too_many_handoffs)
+        reply.session_id = conv.id
+        _, reply.message_id = self.store.record_turn(
+            conv.id,
+            user_text,
+            reply.text,
+            kind=reply.kind,
+            score=reply.score,
+            latency_ms=reply.latency_ms,
+            reply=reply.model_dump(mode="json", exclude={"html", "message_id"}),
+            state={**session.to_state(), "page": _page_context(context)},
+            audience=conv.audience,
+            flags=flags,
+        )
+        reply.html = markdown_to_html(reply.text)
+        return reply, self._agent_frames(conv, flags)
 
     @staticmethod
     def _people_reply(q: str, reason: Reason, text: str) -> Reply:
@@ -295,16 +322,23 @@ class ChatService:
     # ------------------------------------------------------------------ feedback
 
     async def feedback(self, message_id: int, conversation_id: str, helpful: bool, comment: str | None) -> int:
+        fid, conv = await self.db.write(self._store_feedback, message_id, conversation_id, helpful, comment)
+        if conv is not None:
+            await self.hub.to_agents({"type": "queue", "conversation": await self.db.read(self.queue_item, conv)})
+        return fid
+
+    def _store_feedback(
+        self, message_id: int, conversation_id: str, helpful: bool, comment: str | None
+    ) -> tuple[int, Conversation | None]:
+        """The rating stored; a thumbs-down flags the conversation (returned, for the agents' queue)."""
         message = self.store.message(message_id)
         if message is None or message.role != "bot" or message.conversation_id != conversation_id:
             raise ConversationNotFound(f"no bot reply with message_id {message_id}")
         fid = self.store.add_feedback(message_id, message.conversation_id, helpful, comment)
-        if not helpful:
-            self.store.set_attention(message.conversation_id, "thumbs_down")
-            conv = self.store.conversation(message.conversation_id)
-            if conv is not None:
-                await self.hub.to_agents({"type": "queue", "conversation": self.queue_item(conv)})
-        return fid
+        if helpful:
+            return fid, None
+        self.store.set_attention(message.conversation_id, "thumbs_down")
+        return fid, self.store.conversation(message.conversation_id)
 
     # ------------------------------------------------------------------ agents
 
@@ -321,20 +355,42 @@ class ChatService:
             "last_user_message": last_user.text if last_user else None,
         }
 
-    def queue(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
-        """One page of the agents' queue (hand-over requests first, oldest wait first) and its total size."""
+    def _queue(self, offset: int, limit: int) -> dict[str, Any]:
         items = [self.queue_item(c) for c in self.store.queue(offset, limit)]
         return {"items": items, "total": self.store.queue_size(), "offset": offset, "limit": limit}
 
-    def conversation(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
+    async def queue(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
+        """One page of the agents' queue (hand-over requests first, oldest wait first) and its total size."""
+        return await self.db.read(self._queue, offset, limit)
+
+    def _conversation(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
         conv = self.store.conversation(conversation_id)
         if conv is None:
             raise ConversationNotFound(f"no conversation {conversation_id!r}")
         return conv, self.store.messages(conversation_id)
 
-    async def suggestions(self, conversation_id: str) -> tuple[Message | None, list[AgentSuggestion]]:
+    async def conversation(self, conversation_id: str) -> tuple[Conversation, list[Message], dict[str, Any]]:
+        """The conversation (404 if there is none), its messages and its queue item."""
+
+        def read() -> tuple[Conversation, list[Message], dict[str, Any]]:
+            conv, messages = self._conversation(conversation_id)
+            return conv, messages, self.queue_item(conv)
+
+        return await self.db.read(read)
+
+    async def suggestions(
+        self, conv: Conversation, messages: list[Message]
+    ) -> tuple[Message | None, list[AgentSuggestion]]:
         """Suggested replies for the user's latest real question, and that message."""
-        return await self.worker.run(self._suggestions, conversation_id)
+        question = self.latest_question(messages)
+        if question is None:
+            return None, []
+        # what the page told the bot (its order, the audience): an agent's suggestion decides on the same facts
+        context = dict(conv.state.get("page") or {})
+        if conv.audience in ("buyer", "provider"):
+            context.setdefault("audience", conv.audience)
+        found = await self.worker.run(self.engine.suggest, question.text, context, self._session(conv))
+        return question, _plain(found)
 
     async def suggest(self, question: str) -> list[AgentSuggestion]:
         return _plain(await self.worker.run(self.engine.suggest, question))
@@ -345,17 +401,6 @@ class ChatService:
         ranked = await self.worker.run(self.engine.rank, question)
         found = [c.entry for c in ranked[:limit] if c.score >= RELATED_MIN_SCORE]
         return found or ([ranked[0].entry] if at_least_one and ranked else [])
-
-    def _suggestions(self, conversation_id: str) -> tuple[Message | None, list[AgentSuggestion]]:
-        conv, messages = self.conversation(conversation_id)
-        question = self.latest_question(messages)
-        if question is None:
-            return None, []
-        # what the page told the bot (its order, the audience): an agent's suggestion decides on the same facts
-        context = dict(conv.state.get("page") or {})
-        if conv.audience in ("buyer", "provider"):
-            context.setdefault("audience", conv.audience)
-        return question, _plain(self.engine.suggest(question.text, context, self._session(conv)))
 
     def latest_question(self, messages: list[Message]) -> Message | None:
         """The user's latest real question: not small talk (judged by the bot's reply), nor only a request for a
@@ -373,28 +418,39 @@ class ChatService:
         return None
 
     async def agent_message(self, conversation_id: str, text: str, agent: str) -> Message:
-        self.conversation(conversation_id)
-        mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=agent)
-        message = self.store.message(mid)
-        assert message is not None
+        def write() -> Message:
+            self._conversation(conversation_id)
+            mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=agent)
+            message = self.store.message(mid)
+            assert message is not None
+            return message
+
+        message = await self.db.write(write)
         await self.hub.to_user(
             conversation_id,
-            {"type": "agent_message", "text": text, "agent": agent, "message_id": mid, "at": message.created_at},
-        )
+            {"type": "agent_message", "text": text, "agent": agent, "message_id": message.id,
+             "at": message.created_at},
+        )  # fmt: skip
         await self.hub.to_agents({"type": "message", "conversation_id": conversation_id})
         return message
 
-    async def set_handoff(self, conversation_id: str, state: str, agent: str) -> Conversation:
-        self.conversation(conversation_id)
-        if state == "agent":
-            self.store.set_handoff(conversation_id, "agent", reason="agent_took_over", agent=agent)
-        else:
-            self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=agent)
-        conv = self.store.conversation(conversation_id)
-        assert conv is not None
+    async def set_handoff(self, conversation_id: str, state: str, agent: str) -> dict[str, Any]:
+        """An agent takes the conversation over (``agent``) or hands it back (``bot``): its queue item after."""
+
+        def write() -> tuple[Conversation, dict[str, Any]]:
+            self._conversation(conversation_id)
+            if state == "agent":
+                self.store.set_handoff(conversation_id, "agent", reason="agent_took_over", agent=agent)
+            else:
+                self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=agent)
+            conv = self.store.conversation(conversation_id)
+            assert conv is not None
+            return conv, self.queue_item(conv)
+
+        conv, item = await self.db.write(write)
         await self.hub.to_user(conversation_id, {"type": "handoff", "state": conv.handoff, "agent": agent})
-        await self.hub.to_agents({"type": "queue", "conversation": self.queue_item(conv)})
-        return conv
+        await self.hub.to_agents({"type": "queue", "conversation": item})
+        return item
 
 
 def _page_context(context: Context | dict[str, Any] | None) -> dict[str, Any]:

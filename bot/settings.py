@@ -157,6 +157,11 @@ class Settings(BaseSettings):
             raise ValueError("clarify_threshold must not exceed answer_threshold")
         return self
 
+    @property
+    def report_low_score(self) -> float:
+        """An answer below this confidence is one to review in the report (the answer bar plus a margin)."""
+        return self.answer_threshold + 0.2
+
     def production_problems(self) -> list[str]:
         """What is missing for FAQBOT_ENV=production (empty when the settings are safe to serve)."""
         problems = []

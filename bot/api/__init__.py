@@ -24,7 +24,7 @@ from bot.api.docs import install_docs
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
-from bot.conversations import ChatService, EngineWorker, Hub, RedisHub
+from bot.conversations import ChatService, EngineWorker, Hub, RedisHub, StoreThreads
 from bot.errors import EncoderError, IndexUnusable, KnowledgeError, OrderError, RulesError, SetupError, UnsafeSettings
 from bot.messages import Messages, load_messages
 from bot.settings import Settings
@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
+        db = StoreThreads()  # every store call of the chat service: writes on one thread, reads on a small pool
         gate = app.state.guards.allow_handoff
         hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
         await hub.start()
@@ -103,7 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = None
         if engine is not None:
             use_messages(app, engine.messages)
-            app.state.service = ChatService(engine, storage.conversations, hub=hub, worker=worker, handoff_gate=gate)
+            app.state.service = ChatService(engine, storage.conversations, hub, worker, db, handoff_gate=gate)
             if engine.degraded:
                 log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
             else:
@@ -111,6 +112,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await hub.stop()
         worker.close()
+        db.close()
         storage.close()
 
     app = FastAPI(

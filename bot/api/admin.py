@@ -41,7 +41,7 @@ async def report_csv(admin: AdminDep, service: ServiceDep, settings: SettingsDep
     encoder = service.engine.encoder
     if encoder is None:
         raise Unavailable("the report groups questions with the encoder, which is not loaded")
-    rows = service.store.to_improve(low_score=settings.answer_threshold + 0.2)
+    rows = await service.db.read(lambda: service.store.to_improve(low_score=settings.report_low_score))
     groups = await service.worker.run(group_questions, rows, encoder, 0.9) if rows else []
     out = io.StringIO()
     write_csv(groups, out)

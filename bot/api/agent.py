@@ -135,7 +135,7 @@ class HandoffIn(BaseModel):
 
 
 @router.get("/api/agent/queue", tags=["agent"])
-def queue(
+async def queue(
     agent: AgentDep,
     service: ServiceDep,
     offset: int = Query(0, ge=0, le=1_000_000),
@@ -143,19 +143,19 @@ def queue(
 ) -> dict[str, Any]:
     """Conversations that need a person, a page at a time: hand-over requests first, oldest wait first; `total`
     counts them all, so none is lost from view however many arrive."""
-    return service.queue(offset, limit)
+    return await service.queue(offset, limit)
 
 
 @router.get("/api/agent/conversations/{conversation_id}", tags=["agent"])
 async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    conv, messages = service.conversation(conversation_id)  # ConversationNotFound is a 404
+    conv, messages, item = await service.conversation(conversation_id)  # ConversationNotFound is a 404
     try:
-        question, suggestions = await service.suggestions(conversation_id)
+        question, suggestions = await service.suggestions(conv, messages)
     except Exception:  # the transcript must open even if suggesting fails; the log has the cause
         log.exception("suggestions failed for conversation %s", conversation_id)
         question, suggestions = None, []
     return {
-        "conversation": service.queue_item(conv),
+        "conversation": item,
         "messages": [m.public() for m in messages],
         "suggestions": [s.model_dump(mode="json") for s in suggestions],
         "suggestions_for": None if question is None else {"message_id": question.id, "text": question.text},
@@ -171,8 +171,7 @@ async def send(conversation_id: str, body: AgentMessageIn, agent: AgentDep, serv
 @router.post("/api/agent/conversations/{conversation_id}/handoff", tags=["agent"])
 async def handoff(conversation_id: str, body: HandoffIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
     """`agent`: take over (the bot stops answering); `bot`: hand back."""
-    conv = await service.set_handoff(conversation_id, body.state, agent)
-    return service.queue_item(conv)
+    return await service.set_handoff(conversation_id, body.state, agent)
 
 
 @router.get("/api/agent/suggest", tags=["agent"], response_model=list[AgentSuggestion])
@@ -202,7 +201,7 @@ async def agent_socket(ws: WebSocket) -> None:
     service = await accept_with_service(ws)
     if service is None:
         return
-    await ws.send_json({"type": "snapshot", **service.queue()})
+    await ws.send_json({"type": "snapshot", **(await service.queue())})
     service.hub.agents.add(ws)
     try:
         while True:

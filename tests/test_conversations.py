@@ -1,0 +1,62 @@
+"""bot/conversations.py: where the chat service's work runs. Store calls never run on the event loop; writes run
+on the one writer thread, never on the engine's thread (which only answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+from typing import Any
+
+from bot.conversations import ChatService
+from bot.engine import AnswerEngine
+from bot.store import ConversationStore
+
+WRITES = {"record_turn", "add_message", "add_feedback", "set_attention", "set_handoff", "create_conversation"}
+
+
+class Recording:
+    """A real store that notes which thread each call ran on."""
+
+    def __init__(self, store: ConversationStore) -> None:
+        self._store = store
+        self.calls: list[tuple[str, str]] = []
+
+    def __getattr__(self, name: str) -> Any:
+        attr = getattr(self._store, name)
+        if not callable(attr):
+            return attr
+
+        def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, threading.current_thread().name))
+            return attr(*args, **kwargs)
+
+        return call
+
+
+def test_store_calls_run_off_the_loop_and_writes_on_the_writer_thread(engine: AnswerEngine, tmp_path: Path) -> None:
+    store = Recording(ConversationStore.open(tmp_path / "c.sqlite3"))
+    service = ChatService(engine, store)  # type: ignore[arg-type]
+
+    async def scenario() -> None:
+        loop_thread = threading.current_thread().name
+        first = await service.user_message(None, "镜像能下载到本地吗", {"today": "2026-11-30"})
+        assert first.session_id and first.message_id
+        assert (await service.find(first.session_id)) is not None
+        await service.feedback(first.message_id, first.session_id, False, "没用")
+        await service.user_message(first.session_id, "转人工", {"today": "2026-11-30"})
+        await service.set_handoff(first.session_id, "agent", "客服小腾")
+        await service.agent_message(first.session_id, "您好，我来处理", "客服小腾")
+        page = await service.queue()
+        assert page["total"] == 1 and page["items"][0]["id"] == first.session_id
+        conv, messages, item = await service.conversation(first.session_id)
+        await service.suggestions(conv, messages)
+        assert [m.role for m in messages] == ["user", "bot", "user", "bot", "agent"] and item["handoff"] == "agent"
+        threads = {thread for _, thread in store.calls}
+        assert loop_thread not in threads
+        assert not any(t.startswith("engine") for t in threads), store.calls
+
+    asyncio.run(scenario())
+    writes = {(name, thread) for name, thread in store.calls if name in WRITES}
+    assert {name for name, _ in writes} >= WRITES - {"create_conversation"}
+    assert {thread.split("_")[0] for _, thread in writes} == {"db-write"}, writes
