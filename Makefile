@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := requirements/constraints.txt
 PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: install install-dev install-bench lock browser-deps services serve chat build test lint typecheck unit bench bench-api bench-load bench-abuse fuzz eval clean
+.PHONY: install install-dev install-bench lock browser-deps services serve chat build test test-fast suite lint typecheck bench bench-api bench-load bench-abuse fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -65,8 +65,7 @@ services:
 	fi
 	@.ci/services.sh
 
-TEST_BACKENDS := FAQBOT_REQUIRE_BACKENDS=1 \
-	FAQBOT_TEST_POSTGRES_URL=postgresql+psycopg://faqbot:faqbot@127.0.0.1:5432/faqbot_test \
+TEST_BACKENDS := FAQBOT_TEST_POSTGRES_URL=postgresql+psycopg://faqbot:faqbot@127.0.0.1:5432/faqbot_test \
 	FAQBOT_TEST_REDIS_URL=redis://127.0.0.1:6390/0
 
 serve: install
@@ -86,10 +85,17 @@ lint: install-dev
 typecheck: install-dev
 	$(BIN)/mypy
 
-unit: install-dev browser-deps services
+# The full run CI executes: every test, the browser and PostgreSQL/Redis included.
+suite: install-dev browser-deps services
 	$(TEST_BACKENDS) $(BIN)/pytest -q
 
-test: lint typecheck unit
+test: lint typecheck suite
+
+# For development: the unit tier — no browser, no PostgreSQL/Redis, no subprocess servers, no whole-set quality
+# runs, no fuzzing (about 35 s here). Markers are declared in pyproject.toml and checked (--strict-markers).
+FAST := not slow and not integration and not browser and not backends and not fuzz
+test-fast: install-dev
+	$(BIN)/pytest -q -m "$(FAST)"
 
 eval: install
 	$(BIN)/faqbot eval tests/data/dev_queries.jsonl
@@ -109,7 +115,7 @@ bench-abuse: install-bench
 
 # A long fuzzing run (make test runs the same tests with 15 examples per API operation).
 fuzz: install-dev
-	FAQBOT_FUZZ_EXAMPLES=300 $(BIN)/pytest -q tests/test_fuzz.py
+	FAQBOT_FUZZ_EXAMPLES=300 $(BIN)/pytest -q tests/api/test_fuzz.py
 
 clean:
 	rm -rf $(VENV) var tests/artifacts index/*.faiss index/*.npz index/*.json index/*.txt index/*.sha256 index/bm25  # index/README.md stays

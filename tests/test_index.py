@@ -31,6 +31,7 @@ def _copy(src: Path, tmp_path: Path) -> Path:
     return dest
 
 
+@pytest.mark.integration  # builds an index: seconds each
 def test_manifest_records_what_the_index_was_built_from(hash_index: Path) -> None:
     manifest = read_manifest(hash_index)
     assert manifest is not None
@@ -61,6 +62,7 @@ def test_stale_index_is_refused_when_rebuilds_are_off(hash_index: Path, tmp_path
         build_engine(settings)
 
 
+@pytest.mark.integration  # builds an index: seconds each
 def test_stale_index_is_rebuilt_when_allowed(hash_index: Path, tmp_path: Path) -> None:
     index_dir = _copy(hash_index, tmp_path)
     manifest = json.loads((index_dir / "manifest.json").read_text())
@@ -90,15 +92,19 @@ def test_corrupt_file_gives_a_clear_error(hash_index: Path, tmp_path: Path, name
         load_index(index_dir) if name != "manifest.json" else read_manifest(index_dir)
 
 
+@pytest.mark.integration  # builds an index: seconds each
 def test_corrupt_index_is_rebuilt_on_start_when_allowed(hash_index: Path, tmp_path: Path) -> None:
     index_dir = _copy(hash_index, tmp_path)
     (index_dir / "vectors.faiss").write_bytes(b"broken")
     (index_dir / "manifest.json").write_text("{not json")
     engine = build_engine(Settings(index_dir=index_dir, encoder="hash"))
-    assert engine.rank("发票")[0].score >= 0.0
-    assert load_index(index_dir).faiss_index.ntotal > 0
+    rebuilt = load_index(index_dir)
+    assert rebuilt.entry_ids == [e.id for e in engine.kb.entries]
+    assert rebuilt.faiss_index.ntotal == read_manifest(index_dir)["vectors"] > len(engine.kb.entries)
+    assert len(engine.rank("发票")) == len(engine.kb.entries)
 
 
+@pytest.mark.integration  # builds an index: seconds each
 def test_hnsw_setting_builds_an_hnsw_index(tmp_path: Path) -> None:
     kb = load_knowledge(PROJECT_ROOT / "knowledge")
     built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb), tmp_path, index_type="hnsw")
@@ -106,6 +112,7 @@ def test_hnsw_setting_builds_an_hnsw_index(tmp_path: Path) -> None:
     assert read_manifest(tmp_path)["index_type"] == "hnsw"  # type: ignore[index]
 
 
+@pytest.mark.integration  # builds an index: seconds each
 def test_embedding_cache_is_reused_on_rebuild(hash_index: Path, tmp_path: Path) -> None:
     index_dir = _copy(hash_index, tmp_path)
     kb = load_knowledge(PROJECT_ROOT / "knowledge")

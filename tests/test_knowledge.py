@@ -18,7 +18,7 @@ from bot.knowledge import (
     without_screenshot_notes,
 )
 from bot.settings import PROJECT_ROOT
-from tests.conftest import SEED
+from tests.helpers import SOURCE
 
 KNOWLEDGE = PROJECT_ROOT / "knowledge"
 SECTION_HEADERS = {
@@ -35,8 +35,8 @@ SECTION_HEADERS = {
 
 
 def _source_entries() -> dict[str, str]:
-    """Question → raw answer text, read straight from the seed document."""
-    lines = SEED.read_text(encoding="utf-8").splitlines()
+    """Question → raw answer text, read straight from the source document (knowledge/source/)."""
+    lines = SOURCE.read_text(encoding="utf-8").splitlines()
     start = [i for i, ln in enumerate(lines) if ln.strip() == "常见问题"][1]
     out: dict[str, list[str]] = {}
     current: list[str] | None = None
@@ -52,10 +52,6 @@ def _source_entries() -> dict[str, str]:
     return {q: "\n".join(a) for q, a in out.items()}
 
 
-needs_seed = pytest.mark.skipif(not SEED.exists(), reason=f"source document {SEED} not present")
-
-
-@needs_seed
 def test_every_source_question_is_present_verbatim() -> None:
     kb = load_knowledge(KNOWLEDGE)
     source = _source_entries()
@@ -64,7 +60,6 @@ def test_every_source_question_is_present_verbatim() -> None:
     assert {e.question for e in kb.entries} == set(source)
 
 
-@needs_seed
 def test_every_answer_matches_the_source_modulo_formatting() -> None:
     kb = load_knowledge(KNOWLEDGE)
     source = _source_entries()

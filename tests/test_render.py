@@ -8,7 +8,7 @@ from html.parser import HTMLParser
 import pytest
 
 from bot.knowledge import SCREENSHOT_NOTE, load_knowledge
-from bot.render import markdown_to_html, sanitize_html
+from bot.render import ALLOWED_ATTRIBUTES, ALLOWED_TAGS, markdown_to_html, sanitize_html
 from bot.settings import PROJECT_ROOT
 
 KNOWLEDGE = PROJECT_ROOT / "knowledge"
@@ -120,3 +120,92 @@ def test_exit_screenshot_text_sits_under_the_example_note() -> None:
     # the answer's own steps are not swallowed by the quotes
     for heading in ("一、退出条件检查", "二、申请退出操作", "三、保证金退款说明", "四、退出结果与支持"):
         assert f"<h3>{heading}</h3>" in outside
+
+
+# ---------------------------------------------------------------------- the sanitiser, attacked directly
+
+
+class _Tags(HTMLParser):
+    """Every tag and attribute a browser would build from the HTML."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, dict[str, str]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, {k: v or "" for k, v in attrs}))
+
+
+def _assert_inert(html: str) -> None:
+    parser = _Tags()
+    parser.feed(html)
+    for tag, attrs in parser.tags:
+        assert tag in ALLOWED_TAGS, (tag, html)
+        for name, value in attrs.items():
+            assert not name.startswith("on"), (tag, name, html)
+            assert name in ALLOWED_ATTRIBUTES.get(tag, set()) | {"rel"}, (tag, name, html)
+            if name == "href":  # a scheme, if the browser would read one, is a web or mail one
+                scheme = re.match(r"\s*([a-zA-Z][a-zA-Z0-9+.\-]*):", value)
+                assert scheme is None or scheme.group(1).lower() in ("http", "https", "mailto"), (value, html)
+            if name == "style":
+                assert re.fullmatch(r"text-align:\s*\w+;?", value.strip()), (value, html)
+
+
+HOSTILE_MARKDOWN = [
+    "[点我](javascript:alert(1))",
+    "[点我](JaVaScRiPt:alert(1))",
+    "[点我](java&#x09;script:alert(1))",
+    "[点我](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+    "[点我](vbscript:msgbox(1))",
+    "<javascript:alert(1)>",
+    "![图](javascript:alert(1))",
+    '![图](https://evil.example/x.png "onerror=alert(1)")',
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    '<a href="javascript:alert(1)"><b onclick="alert(1)">nested</b></a>',
+    "<svg><script>alert(1)</script></svg>",
+    '<iframe src="https://evil.example"></iframe>',
+    "| a | b |\n|---|---|\n| <img src=x onerror=alert(1)> | [x](javascript:alert(1)) |",
+    "> quote <style>body{display:none}</style>",
+    "`<script>alert(1)</script>`",
+]
+
+
+@pytest.mark.parametrize("markdown", HOSTILE_MARKDOWN)
+def test_hostile_markdown_renders_inert(markdown: str) -> None:
+    html = markdown_to_html(markdown)
+    _assert_inert(html)  # what is left of an attack is text: "[点我](javascript:…)" may be shown, never followed
+
+
+HOSTILE_HTML = [
+    '<a href="javascript:alert(1)">x</a>',
+    '<a href=" jAvAsCrIpT:alert(1)">x</a>',
+    '<a href="data:text/html,<script>alert(1)</script>">x</a>',
+    '<p onmouseover="alert(1)">x</p>',
+    '<a href="https://ok.example" onclick="alert(1)" onfocus="alert(1)" autofocus>x</a>',
+    '<td style="background:url(javascript:alert(1))">x</td>',
+    '<th style="text-align:left;position:fixed;top:0">x</th>',
+    '<table><tr><td><iframe srcdoc="<script>alert(1)</script>"></iframe></td></tr></table>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",  # mutation-XSS shape
+    '<form action="https://evil.example"><input name="password"></form>',
+    '<ol start="1" onclick="alert(1)"><li>x</li></ol>',
+]
+
+
+@pytest.mark.parametrize("raw", HOSTILE_HTML)
+def test_hostile_html_is_stripped_to_the_allowed_tags(raw: str) -> None:
+    _assert_inert(sanitize_html(raw))
+
+
+def test_safe_markup_survives_with_its_links_hardened() -> None:
+    html = markdown_to_html("**退款**：见 [已购产品与服务](https://console.cloud.tencent.com/deal) 或 mailto 链接")
+    assert "<strong>退款</strong>" in html
+    assert '<a href="https://console.cloud.tencent.com/deal" rel="noopener noreferrer nofollow">' in html
+
+
+def test_a_users_own_words_in_a_reply_stay_text() -> None:
+    """A rule may repeat what the user typed (an impossible date): their markup is shown, not obeyed."""
+    typed = "<img src=x onerror=alert(1)>2月30日 [x](javascript:alert(1))"
+    html = markdown_to_html(f"“{typed}”不是一个有效的日期，请再确认一下。")
+    _assert_inert(html)
+    assert "&lt;img src=x onerror=alert(1)&gt;2月30日" in html

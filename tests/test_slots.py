@@ -10,6 +10,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.slots import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     bare_number,
     contains,
     find_amount,
@@ -103,12 +105,18 @@ def test_yes_no_and_word_matching() -> None:
 
 
 @given(st.text(max_size=80))
-def test_extractors_never_raise(text: str) -> None:
-    find_dates(text, TODAY)
-    find_amount(text)
-    find_count(text)
-    find_order_id(text)
-    bare_number(text)
+def test_extractors_never_raise_and_return_what_the_text_holds(text: str) -> None:
+    for mention in find_dates(text, TODAY):
+        assert mention.text and text[mention.start :].startswith(mention.text)
+        assert mention.value is None or EARLIEST_DATE <= mention.value <= LATEST_DATE
+    amount = find_amount(text)
+    assert amount is None or (amount.is_finite() and amount >= 0)
+    count = find_count(text)
+    assert count is None or count >= 0
+    order_id = find_order_id(text)
+    assert order_id is None or order_id in text
+    number = bare_number(text)
+    assert number is None or (number.is_finite() and number >= 0)
 
 
 @pytest.mark.parametrize(

@@ -12,11 +12,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright import sync_api
 
 from bot.engine import AnswerEngine
 from bot.settings import PROJECT_ROOT
 from bot.store import ConversationStore
-from tests.conftest import free_port, serve, wait_until_ready
+from tests.helpers import free_port, serve, wait_until_ready
 
 pytestmark = pytest.mark.browser
 CHROMIUM = Path("/usr/bin/chromium")
@@ -24,10 +25,6 @@ ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 XSS = "<img src=x onerror=alert(1)>"
 LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
-
-if not CHROMIUM.exists():
-    pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)", pytrace=False)
-sync_api = pytest.importorskip("playwright.sync_api")
 
 
 @pytest.fixture(scope="module")
@@ -74,6 +71,10 @@ li{{color:red!important}} *{{letter-spacing:3px}}</style></head>
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """Debian's Chromium through Playwright. Without it every browser test fails (never skips) with how to get
+    it; the rest of the suite runs."""
+    if not CHROMIUM.exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)", pytrace=False)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)

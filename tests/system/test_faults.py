@@ -28,10 +28,9 @@ from websockets.sync.client import connect
 from bot.api import create_app
 from bot.engine import AnswerEngine
 from bot.settings import Settings
-from tests.conftest import free_port, serve, wait_until_ready
+from tests.helpers import TODAY, free_port, serve, wait_until_ready
 
 pytestmark = pytest.mark.integration
-TODAY = {"today": "2026-11-30"}
 INDEX_PROBLEM = "the search index cannot be used"
 
 
@@ -208,7 +207,10 @@ def test_a_full_database_refuses_clearly_and_recovers(base: Settings) -> None:
             codes = {client.post("/api/chat", json={"message": big, "session_id": first["session_id"]}).status_code
                      for _ in range(30)}  # fmt: skip
             assert 503 in codes and 500 not in codes
-            assert client.get("/readyz").json()["checks"]["database"] in (True, False)  # answers, never crashes
+            # the probe answers (never a 500) and its status agrees with its own check; a tiny test write can still
+            # fit into a page the file already has, so it need not see this kind of "full" (the turns do)
+            ready = client.get("/readyz")
+            assert ready.status_code == (200 if ready.json()["checks"]["database"] else 503), ready.text
         finally:
             full.dispose()
             store.db.engine = roomy

@@ -19,7 +19,7 @@ from bot.api import create_app
 from bot.engine import AnswerEngine
 from bot.settings import Settings
 from bot.store import ConversationStore
-from tests.test_api import PASSWORD, chat, login
+from tests.helpers import PASSWORD, chat, login
 
 ADMIN = "admin-test-password"
 # Routes anyone may call. A new route must be added here or live under a protected prefix: the walk fails otherwise.

@@ -20,9 +20,7 @@ from bot.engine import AnswerEngine
 from bot.errors import UnsafeSettings
 from bot.settings import Settings
 from bot.store import ConversationStore
-
-PASSWORD = "agent-test-password"
-TODAY = {"today": "2026-11-30"}
+from tests.helpers import PASSWORD, TODAY, chat, login
 
 
 @pytest.fixture(scope="module")
@@ -38,29 +36,6 @@ def web_settings(settings: Settings, engine: AnswerEngine, tmp_path_factory: pyt
 def client(web_settings: Settings) -> Iterator[TestClient]:
     with TestClient(create_app(web_settings)) as c:
         yield c
-
-
-def chat(client: TestClient, message: str, session_id: str | None = None, **ctx: Any) -> dict[str, Any]:
-    r = client.post("/api/chat", json={"message": message, "session_id": session_id, "context": {**TODAY, **ctx}})
-    assert r.status_code == 200, r.text
-    return r.json()  # type: ignore[no-any-return]
-
-
-def login(client: TestClient, password: str = PASSWORD, username: str = "agent") -> str:
-    """Log in through the real form; returns the console's CSRF token."""
-    page = client.get("/agent")
-    token = re.search(r'name="csrf" value="([^"]+)"', page.text)
-    assert token, page.text[:300]
-    r = client.post(
-        "/agent/login",
-        data={"username": username, "password": password, "name": "小腾", "csrf": token.group(1)},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    console = client.get("/agent")
-    meta = re.search(r'name="csrf-token" content="([^"]+)"', console.text)
-    assert meta
-    return meta.group(1)
 
 
 # ---------------------------------------------------------------------------------------------- chat API
@@ -360,6 +335,9 @@ def test_production_refuses_unsafe_settings(web_settings: Settings, tmp_path: Pa
 def test_report_groups_what_to_improve(client: TestClient, web_settings: Settings, tmp_path: Path) -> None:
     for q in ("云服务器怎么重装系统", "云服务器如何重装系统", "今天天气怎么样"):
         assert chat(client, q)["kind"] == "fallback"
+    disliked = chat(client, "镜像的计费方式是怎样的")  # answered, then rated down: the report lists it too
+    rating = {"message_id": disliked["message_id"], "session_id": disliked["session_id"], "helpful": False}
+    assert client.post("/api/feedback", json=rating).status_code == 201
     env = batch_free_env(web_settings)
     out = subprocess.run(
         [sys.executable, "-m", "bot", "report", "--csv", str(tmp_path / "improve.csv")],
@@ -371,7 +349,7 @@ def test_report_groups_what_to_improve(client: TestClient, web_settings: Setting
     assert lines[0].startswith("count,question,fallback,clarify")
     reinstall = next(line for line in lines if "重装系统" in line)
     assert reinstall.startswith("2,"), lines  # the two phrasings are one group
-    assert any("小程序多久更新一次" in line for line in lines)  # the thumbs-down from the feedback test
+    assert any(line.startswith("1,镜像的计费方式是怎样的,") for line in lines), lines
 
 
 def batch_free_env(s: Settings) -> dict[str, str]:

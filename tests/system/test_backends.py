@@ -2,8 +2,8 @@
 (the user's socket on one, the agent's on the other).
 
 `make test` starts PostgreSQL and Redis on loopback (.ci/services.sh) and sets FAQBOT_TEST_POSTGRES_URL and
-FAQBOT_TEST_REDIS_URL; run outside make without them, these tests skip, unless FAQBOT_REQUIRE_BACKENDS=1 (set
-by make) makes a missing service a failure.
+FAQBOT_TEST_REDIS_URL. Without them these tests fail, saying so (they never skip); `make test-fast` leaves them out
+(marker ``backends``).
 """
 
 from __future__ import annotations
@@ -22,19 +22,20 @@ from websockets.sync.client import connect
 
 from bot.engine import AnswerEngine
 from bot.store import MIGRATIONS, ConversationStore
-from tests.conftest import free_port, serve
+from tests.helpers import free_port, serve
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.backends]
 POSTGRES = os.environ.get("FAQBOT_TEST_POSTGRES_URL")
 REDIS = os.environ.get("FAQBOT_TEST_REDIS_URL")
-REQUIRED = os.environ.get("FAQBOT_REQUIRE_BACKENDS") == "1"
 
 
 def need(url: str | None, name: str) -> str:
     if not url:
-        if REQUIRED:
-            pytest.fail(f"{name} is required here but FAQBOT_TEST_{name.upper()}_URL is not set")
-        pytest.skip(f"{name} not configured (run through `make test`)")
+        pytest.fail(
+            f"FAQBOT_TEST_{name.upper()}_URL is not set: run `make test` (it starts {name} on loopback), or "
+            "`make test-fast`, which leaves the backend tests out",
+            pytrace=False,
+        )
     return url
 
 
