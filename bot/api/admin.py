@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.api.deps import AdminDep, ServiceDep, SettingsDep
-from bot.errors import FaqbotError, SetupError, Unavailable
+from bot.errors import InvalidRequest, SetupError, Unavailable
 
 router = APIRouter(tags=["admin"])
 
@@ -25,7 +25,8 @@ async def reload_knowledge(
     try:
         engine = await service.worker.run(lambda: build_engine(settings, storage.orders, warm=True))
     except SetupError as exc:
-        raise FaqbotError(f"knowledge not reloaded, the old one keeps serving: {exc}", code="bad_knowledge") from exc
+        msg = f"knowledge not reloaded, the old one keeps serving: {exc}"
+        raise InvalidRequest(msg, code="bad_knowledge") from exc
     service.engine = engine
     request.app.state.engine = engine
     use_messages(request.app, engine.messages)
