@@ -7,7 +7,6 @@ calibrated confidence → answer / clarify / fallback.
 from __future__ import annotations
 
 import logging
-import re
 import time
 import unicodedata
 from typing import Any, Literal, Protocol
@@ -19,7 +18,7 @@ from bot.errors import first_error_parts
 from bot.gaps import Gaps, gap_reply
 from bot.knowledge import KnowledgeBase
 from bot.messages import Messages
-from bot.normalize import Normalizer, clean_text
+from bot.normalize import Normalizer, clean_text, word_chars
 from bot.reply import Context, FaqRef, Reason, Reply, RuleResult, Session, Suggestion
 from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
@@ -28,7 +27,6 @@ log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
 RELATED_MIN_SCORE = 0.01
-_PUNCT = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 class RuleHandler(Protocol):
@@ -111,7 +109,7 @@ class AnswerEngine:
 
     @staticmethod
     def _key(text: str) -> str:
-        return _PUNCT.sub("", clean_text(text))
+        return word_chars(clean_text(text))
 
     def answer(
         self, message: Any, context: Context | dict[str, Any] | None = None, session: Session | None = None

@@ -16,8 +16,8 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from bot.errors import KnowledgeError, first_error
+from bot.normalize import word_chars
 
-_NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
 _BARE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{5,}")
 
 
@@ -142,7 +142,7 @@ class Messages(BaseModel):
         """Only nudges, acknowledgements and requests for a person ("还要等多久？有人吗", "好的谢谢", "找真人"), or
         only an id or a number: a person reading it learns nothing to answer. ("我要投诉服务商，一直联系不上" asks
         for a person *and* says what is wrong: not chatter.)"""
-        key = _NOT_WORD.sub("", text.lower())
+        key = word_chars(text.lower())
         if not key or _BARE_ID.fullmatch(key):
             return True
         return self._chatter is not None and not self._chatter.sub("", key)

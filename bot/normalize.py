@@ -199,6 +199,14 @@ def _intact(path: Path) -> bool:
         return False
 
 
+_NOT_WORD = re.compile(r"[\s\W_]+", re.UNICODE)
+
+
+def word_chars(text: str) -> str:
+    """``text`` without spaces, punctuation and underscores: the key exact matches compare."""
+    return _NOT_WORD.sub("", text)
+
+
 def clean_text(text: str) -> str:
     """NFKC, lower case, no control characters, single spaces."""
     text = unicodedata.normalize("NFKC", text)

@@ -8,7 +8,6 @@ none of them by name.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
@@ -18,11 +17,9 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from bot.errors import RulesError, first_error
 from bot.messages import DialogueCopy
-from bot.normalize import Normalizer
+from bot.normalize import Normalizer, word_chars
 from bot.reply import Context
 from bot.slots import DateMention, find_any, find_dates, find_month_range, yes_no
-
-_STRIP = re.compile(r"[\s\W_]+", re.UNICODE)
 
 
 @dataclass
@@ -37,7 +34,7 @@ class Turn:
 
     @staticmethod
     def key_of(text: str) -> str:
-        return _STRIP.sub("", text)
+        return word_chars(text)
 
     def without_page(self) -> Turn:
         """The same message without the page's order: only what the user said."""
