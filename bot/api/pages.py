@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import defaultdict
 from typing import Any
@@ -55,15 +56,17 @@ WIDGET_COPY_LINE = "var T = {}; // COPY"
 
 
 @router.get("/widget.js")
-def widget_js(settings: SettingsDep, messages: MessagesDep) -> Response:
-    """The widget, with its words (knowledge/messages.yaml → widget) written into it."""
+def widget_js(request: Request, settings: SettingsDep, messages: MessagesDep) -> Response:
+    """The widget, with its words (knowledge/messages.yaml → widget) written into it. Revalidated on every page
+    load (no-cache) against its ETag, so an unchanged widget costs a 304, not the whole script."""
     source = (settings.web_dir / "static" / "widget.js").read_text(encoding="utf-8")
     words = json.dumps(messages.widget_copy(), ensure_ascii=False).replace("</", "<\\/")
-    return Response(
-        source.replace(WIDGET_COPY_LINE, f"var T = {words}; // COPY", 1),
-        media_type="text/javascript; charset=utf-8",
-        headers={"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*"},
-    )
+    body = source.replace(WIDGET_COPY_LINE, f"var T = {words}; // COPY", 1).encode("utf-8")
+    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+    headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*", "ETag": etag}
+    if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
 
 @router.get("/faq", response_class=HTMLResponse)

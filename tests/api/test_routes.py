@@ -156,6 +156,17 @@ def test_pages_render(client: TestClient) -> None:
     )
 
 
+def test_the_widget_script_is_revalidated_by_its_etag(client: TestClient) -> None:
+    """Every page load asks again (no-cache); an unchanged widget is a 304 without a body."""
+    js = client.get("/widget.js")
+    etag = js.headers["etag"]
+    assert js.headers["cache-control"] == "no-cache" and etag.startswith('"') and len(js.content) > 10_000
+    again = client.get("/widget.js", headers={"If-None-Match": f'"other", {etag}'})
+    assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    stale = client.get("/widget.js", headers={"If-None-Match": '"something-else"'})
+    assert stale.status_code == 200 and stale.content == js.content
+
+
 # ---------------------------------------------------------------------------------------------- WebSocket
 
 
