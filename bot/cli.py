@@ -7,6 +7,7 @@ import json
 import os
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -267,17 +268,17 @@ def eval_(
         _fail(f"{file}: no such file")
     from rich.table import Table
 
-    from bot.evaluation import evaluate, read_cases
+    from bot.evaluation import IN_SCOPE_OUTCOMES, OOS_OUTCOMES, evaluate, read_cases, replay
 
     cases = read_cases(file)
     settings = _settings(encoder, model, index_dir)
     engine = _engine(settings)
-    replies = [engine.answer(c.q, c.context) for c in cases]
+    replies = replay(engine.answer, cases)
     cats = {e.question: e.category for e in engine.kb.entries}
     report = evaluate(cases, replies, cats)
     metrics = report.metrics()
     if as_json:
-        print(json.dumps(metrics, ensure_ascii=False))
+        print(json.dumps({**metrics, **report.breakdown()}, ensure_ascii=False))
         return
     table = Table(title=f"{file.name}: {metrics['in_scope']} 个范围内问题，{metrics['out_of_scope']} 个范围外问题")
     table.add_column("指标")
@@ -291,6 +292,13 @@ def eval_(
     for cat, (n, t1, t3) in sorted(report.per_category.items()):
         cat_table.add_row(cat, str(n), f"{t1 / n:.0%}", f"{t3 / n:.0%}")
     console.print(cat_table)
+    _outcome_table("按风格（范围内）", "风格", report.by_style, IN_SCOPE_OUTCOMES)
+    _outcome_table("范围外，按类型", "类型", report.oos_by_kind, OOS_OUTCOMES)
+    if report.facts["asked"]:
+        console.print(f"埋藏事实：{report.facts['contained']}/{report.facts['asked']} 条回答包含所问的事实")
+    if report.followups:
+        n = sum(report.followups.values())
+        console.print(f"追问（最后一轮）：{report.followups['right']}/{n} 首答正确  {dict(report.followups)}")
     if report.misses and show_misses:
         miss_table = Table(title=f"未命中（前 {show_misses} 条）")
         for col in ("问题", "期望", "得到", "类型", "分数"):
@@ -299,6 +307,34 @@ def eval_(
             expected = Text(for_terminal(m.expect or "（范围外）"))
             miss_table.add_row(Text(for_terminal(m.q)), expected, m.got or "-", m.kind, f"{m.score:.2f}")
         console.print(miss_table)
+
+
+OUTCOME_NAMES = {
+    "right": "答对",
+    "wrong": "答错",
+    "clarify_first": "澄清/对在首",
+    "clarify_listed": "澄清/对在后",
+    "clarify_missing": "澄清/无对",
+    "fallback": "兜底",
+    "rejected": "拒答",
+    "clarified": "澄清",
+    "answered": "作答",
+}
+
+
+def _outcome_table(title: str, label: str, rows: Mapping[str, Mapping[str, int]], outcomes: tuple[str, ...]) -> None:
+    """One row per style (or out-of-scope kind): how many, and the share of each outcome."""
+    if not rows or set(rows) == {"-"}:
+        return
+    from rich.table import Table
+
+    table = Table(title=title)
+    for col in (label, "数量", *(OUTCOME_NAMES[o] for o in outcomes)):
+        table.add_column(col, justify="left" if col == label else "right", no_wrap=True)
+    for name, counts in rows.items():
+        n = sum(counts.values())
+        table.add_row(Text(for_terminal(name)), str(n), *(f"{counts.get(o, 0) / n:.0%}" for o in outcomes))
+    console.print(table)
 
 
 @app.command()
