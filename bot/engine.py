@@ -171,6 +171,8 @@ class AnswerEngine:
         if not text or not self._key(text):
             return self._polite(raw, Reason.EMPTY_INPUT, self.say.empty_input)
 
+        if self.gaps.instructs(self.normalizer.text(text)):  # never an FAQ answer or a rule for these
+            return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
         platform = self._other_platform(text)
         if platform is not None:
             opening = self.say.say("other_platform", platform=platform)

@@ -1,8 +1,11 @@
 """Known gaps: questions in the marketplace's own vocabulary that the FAQ does not answer
-(``knowledge/gaps.yaml``). They get an honest "常见问题里没有写" instead of a rule decision or a near answer."""
+(``knowledge/gaps.yaml``). They get an honest "常见问题里没有写" instead of a rule decision or a near answer. The same
+file lists the shapes of messages that try to instruct the bot itself (prompt injection, role-play): refused."""
 
 from __future__ import annotations
 
+import re
+from functools import cached_property
 from pathlib import Path
 
 import yaml
@@ -34,9 +37,19 @@ class Gap(BaseModel):
 
 class Gaps(BaseModel):
     gaps: list[Gap]
+    instructions_to_the_bot: list[str] = []
 
     def find(self, text: str) -> Gap | None:
         return next((g for g in self.gaps if g.matches(text)), None)
+
+    @cached_property
+    def _instructions(self) -> re.Pattern[str] | None:
+        patterns = self.instructions_to_the_bot
+        return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
+
+    def instructs(self, text: str) -> bool:
+        """``text`` (normalised) tries to instruct the bot: prompt injection, role-play, asking for its setup."""
+        return self._instructions is not None and self._instructions.search(text) is not None
 
 
 def gap_reply(gap: Gap, q: str, kb: KnowledgeBase, say: ReplyCopy) -> Reply:
@@ -65,6 +78,11 @@ def load_gaps(knowledge_dir: Path, entry_ids: set[str]) -> Gaps:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:
         raise KnowledgeError(f"{path}: {first_error(exc.errors())}") from exc
+    for pattern in gaps.instructions_to_the_bot:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise KnowledgeError(f"{path}: instructions_to_the_bot: {pattern!r} is not a valid pattern: {exc}") from exc
     for gap in gaps.gaps:
         unknown = [r for r in gap.related if r not in entry_ids]
         if unknown:

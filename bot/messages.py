@@ -43,6 +43,7 @@ class ReplyCopy(Copy):
     too_long: str
     empty_input: str
     other_platform: str
+    instructions: str
     low_confidence: str
     offer_person: str
     offer_end: str

@@ -50,6 +50,7 @@ class Reason(StrEnum):
     AMBIGUOUS = "ambiguous"
     LOW_CONFIDENCE = "low_confidence"
     OTHER_PLATFORM = "other_platform"
+    INSTRUCTIONS = "instructions"  # the message tries to instruct the bot (prompt injection, role-play): refused
     NOT_IN_FAQ = "not_in_faq"
     EMPTY_INPUT = "empty_input"
     TOO_LONG = "too_long"
