@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := requirements/constraints.txt
 PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: install install-dev install-bench lock browser-deps services serve chat build test test-fast suite lint typecheck bench bench-api bench-load bench-abuse fuzz eval clean
+.PHONY: install install-dev install-bench lock browser-deps services serve chat build test test-fast suite lint typecheck bench bench-api bench-load bench-abuse tradeoff fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -112,6 +112,10 @@ bench-load: install-bench
 
 bench-abuse: install-bench
 	$(BIN)/python bench/bench_abuse.py
+
+# The decision layer's trade-off curve on the answer-quality dev sets (never on tests/data/holdout_final).
+tradeoff: install
+	$(BIN)/python bench/tradeoff.py tests/data/fresh_a/questions.jsonl tests/data/fresh_b/questions.jsonl
 
 # A long fuzzing run (make test runs the same tests with 15 examples per API operation).
 fuzz: install-dev
