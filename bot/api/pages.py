@@ -64,7 +64,8 @@ def widget_js(request: Request, settings: SettingsDep, messages: MessagesDep) ->
     body = source.replace(WIDGET_COPY_LINE, f"var T = {words}; // COPY", 1).encode("utf-8")
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*", "ETag": etag}
-    if etag in (t.strip() for t in request.headers.get("if-none-match", "").split(",")):
+    asked = {t.strip() for t in request.headers.get("if-none-match", "").split(",")}
+    if etag in asked or "*" in asked:
         return Response(status_code=304, headers=headers)
     return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 

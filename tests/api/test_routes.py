@@ -163,6 +163,7 @@ def test_the_widget_script_is_revalidated_by_its_etag(client: TestClient) -> Non
     assert js.headers["cache-control"] == "no-cache" and etag.startswith('"') and len(js.content) > 10_000
     again = client.get("/widget.js", headers={"If-None-Match": f'"other", {etag}'})
     assert again.status_code == 304 and again.content == b"" and again.headers["etag"] == etag
+    assert client.get("/widget.js", headers={"If-None-Match": "*"}).status_code == 304
     stale = client.get("/widget.js", headers={"If-None-Match": '"something-else"'})
     assert stale.status_code == 200 and stale.content == js.content
 
