@@ -171,14 +171,15 @@ class AnswerEngine:
         if not text or not self._key(text):
             return self._polite(raw, Reason.EMPTY_INPUT, self.say.empty_input)
 
-        if self.gaps.instructs(self.normalizer.text(text)):  # never an FAQ answer or a rule for these
+        norm = self.normalizer.text(text)  # simplified, lower case: what the refusals, platforms and gaps match
+        if self.gaps.instructs(norm):  # never an FAQ answer or a rule for these
             return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
-        platform = self._other_platform(text)
+        platform = self._other_platform(norm)
         if platform is not None:
             opening = self.say.say("other_platform", platform=platform)
             return self._fallback(raw, self.rank(text, ctx.audience), Reason.OTHER_PLATFORM, opening)
         # A question the FAQ is known not to answer ("退款多久到账") is said so, before any rule decides.
-        gap = self.gaps.find(self.normalizer.text(text))
+        gap = self.gaps.find(norm)
         if gap is not None:
             return gap_reply(gap, raw, self.kb, self.say)
         # Rules before small talk: "好的" / "是" may answer a question the rule asked.
@@ -206,8 +207,8 @@ class AnswerEngine:
         session.record(reply)
         return reply
 
-    def _other_platform(self, text: str) -> str | None:
-        norm = self.normalizer.text(text)
+    def _other_platform(self, norm: str) -> str | None:
+        """The other platform a normalised message names, unless it is about Tencent's own."""
         if "腾讯" in norm:
             return None
         return next((p for p in self._platforms if p in norm), None)
