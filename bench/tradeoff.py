@@ -18,14 +18,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.engine import AnswerEngine  # noqa: E402
+from bot.engine import MAX_OPTIONS, AnswerEngine  # noqa: E402
 from bot.evaluation import EvalCase, outcome, read_cases, replay  # noqa: E402
 from bot.reply import Reason, Reply  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import build_engine, open_storage  # noqa: E402
 
 DECIDED = {Reason.CONFIDENT, Reason.AMBIGUOUS, Reason.LOW_CONFIDENCE}
-MAX_OPTIONS = 3
 
 
 @dataclass
