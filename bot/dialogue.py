@@ -114,6 +114,8 @@ class Dialogue:
                 if faq_id in self._rule_of_faq:
                     raise RulesError(f"{faq_id} is offered by two rules: {self._rule_of_faq[faq_id].id}, {rule.id}")
                 self._rule_of_faq[faq_id] = rule
+        # the FAQ entries each rule works out: retrieval confidently naming another entry vetoes the rule
+        self._entries = {r.id: r.cited() | set(r.offered_by) for r in rules}
         self._handoff_exact = {Turn.key_of(w) for w in words.handoff.exact}
         self._question = _alternation(words.question_words)
         self._not_followup = _alternation(words.followup_not)
@@ -147,7 +149,12 @@ class Dialogue:
         session.active_rule = session.awaiting = None
         return Reply(q=message, kind="handoff", text=self.kit.texts.handoff, score=1.0, reason=Reason.USER_REQUEST)
 
-    def handle(self, message: str, context: Context, session: Session) -> Reply | None:
+    def handle(
+        self, message: str, context: Context, session: Session, topic: Callable[[], str | None] | None = None
+    ) -> Reply | None:
+        """``topic`` (called only when a rule that yields would start): the FAQ entry retrieval is sure the message
+        asks, or None. A yielding rule whose entries do not include it leaves the message to retrieval: "昨天小程序
+        刚上线，店员不会上新品" names a date and 小程序, but asks about training, not when it goes live."""
         turn = self._turn(message, context)
         if self._is_handoff(turn):
             return self.request_handoff(message, session)
@@ -161,10 +168,15 @@ class Dialogue:
             reply = self._continue(turn, session)
             if reply is not None:
                 return reply
-        rule = self._trigger(turn)
+        rule = self._trigger(turn, topic)
         if rule is not None:
             found = rule.extract(turn, session.awaiting if session.active_rule == rule.id else None, {})
             session.slots = {}
+            stated = None if found.notes else rule.policy(turn, found.slots)
+            if stated is not None:  # a general question: the rule's fact, and the offer to work out the user's case
+                session.active_rule = session.awaiting = None
+                session.last_rule, session.slots = rule.id, dict(found.slots)
+                return self._reply(turn, stated, found.slots, stated.text, reason=Reason.RULE_POLICY.of(rule.id))
             return self._run(rule, found.slots, found.notes, turn, session)
         return self._followup(turn, session)
 
@@ -182,13 +194,19 @@ class Dialogue:
         c = self.words.cancel
         return len(turn.key) <= c.max_chars and any(turn.key.startswith(w) for w in c.words)
 
-    def _trigger(self, turn: Turn) -> Rule | None:
+    def _trigger(self, turn: Turn, topic: Callable[[], str | None] | None = None) -> Rule | None:
         """The first rule (in registry order) this message asks about, or None.
 
         A rule takes a message only when the user states facts of their own case (a date, an amount, an order, a
         situation) or points at their own order; general questions ("提现多久到账") get the FAQ answer, which then
-        offers to work out the user's case."""
-        return next((r for r in self.rules if r.triggers(turn)), None)
+        offers to work out the user's case. A rule whose FAQ entries retrieval confidently disagrees with does not
+        take the message (see :meth:`handle`)."""
+        for rule in self.rules:
+            if rule.triggers(turn):
+                about = topic() if topic is not None and rule.yields else None
+                if about is None or about in self._entries[rule.id]:
+                    return rule
+        return None
 
     # ------------------------------------------------------------------ a rule in progress, follow-ups
 

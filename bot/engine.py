@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
+from collections.abc import Callable
+from dataclasses import replace
 from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
@@ -27,13 +29,21 @@ log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
 RELATED_MIN_SCORE = 0.01
+# A turn this short (characters of words) may lean on the question answered before it (AnswerEngine._in_context).
+FOLLOWUP_MAX_CHARS = 16
+TOPIC_CHARS = 80  # how much of the conversation's wording a follow-up carries
+# Retrieval this sure of an entry outweighs a rule whose trigger is a few shared words (Rule.yields).
+TOPIC_CONFIDENCE = 0.9
 
 
 class RuleHandler(Protocol):
     """The dialogue around the rules (bot/dialogue.py) plugs in here."""
 
-    def handle(self, message: str, context: Context, session: Session) -> Reply | None:
-        """A reply to take the message, or None to pass it on."""
+    def handle(
+        self, message: str, context: Context, session: Session, topic: Callable[[], str | None] | None = None
+    ) -> Reply | None:
+        """A reply to take the message, or None to pass it on. ``topic``: the entry retrieval would confidently
+        answer with (asked only when a rule would start)."""
         ...
 
     def faq_hint(self, faq_id: str) -> str | None:
@@ -136,7 +146,8 @@ class AnswerEngine:
         ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         out: list[AgentSuggestion] = []
         probe = Session.from_state(session.to_state()) if session is not None else Session()
-        ruled = self.dialogue.handle(message, ctx, probe) if self.dialogue is not None else None
+        topic = _Ranking(self, message, ctx.audience).topic
+        ruled = self.dialogue.handle(message, ctx, probe, topic) if self.dialogue is not None else None
         if ruled is not None and ruled.kind == "rule" and ruled.faq is not None:
             out.append(AgentSuggestion(kind="rule", text=ruled.text, faq=ruled.faq, score=1.0, rule=ruled.rule))
         if not self._key(message):
@@ -183,8 +194,11 @@ class AnswerEngine:
         if gap is not None:
             return gap_reply(gap, raw, self.kb, self.say)
         # Rules before small talk: "好的" / "是" may answer a question the rule asked.
-        ruled = self.dialogue.handle(text, ctx, session) if self.dialogue is not None else None
+        ranking = _Ranking(self, text, ctx.audience)
+        ruled = self.dialogue.handle(text, ctx, session, ranking.topic) if self.dialogue is not None else None
         if ruled is not None:
+            if ruled.kind == "rule":
+                session.topic_text = text[-TOPIC_CHARS:]
             return ruled
 
         intent = self._smalltalk.get(self._key(text))
@@ -193,11 +207,35 @@ class AnswerEngine:
 
         if self.degraded:
             return self._degraded_decide(raw, text)
-        reply = self._decide(raw, self.rank(text, ctx.audience))
+        ranked, read_as = self._in_context(text, ranking.ranked(), ctx, session)
+        reply = self._decide(raw, ranked)
+        session.topic_text = read_as[-TOPIC_CHARS:] if reply.kind == "faq" else None
         hint = self.dialogue.faq_hint(reply.faq.id) if self.dialogue is not None and reply.faq else None
         if reply.kind == "faq" and hint:
             reply.text += "\n\n" + self.say.say("rule_hint", hint=hint)
         return reply
+
+    def _in_context(
+        self, text: str, alone: list[Candidate], ctx: Context, session: Session
+    ) -> tuple[list[Candidate], str]:
+        """An elliptical turn ("那要多久", "电子的呢", "个人的呢") read with the question last answered: the message
+        is ranked alone and together with those words, and the reading retrieval is more confident of wins — so
+        a clear new question keeps its own topic. Returns the ranking and the words it was read as."""
+        previous = session.topic_text
+        if not previous or len(self._key(text)) > FOLLOWUP_MAX_CHARS:
+            return alone, text
+        joint_text = previous + "，" + text
+        together = {c.entry.id: c for c in self.rank(joint_text, ctx.audience)}
+        # the turn's own words count as much as the conversation's: "改呢" after "服务商信息在哪看" asks to edit
+        mixed = [
+            replace(c, score=(c.score + together[c.entry.id].score) / 2,
+                    answer_score=(c.answer_score + together[c.entry.id].answer_score) / 2)
+            for c in alone
+        ]  # fmt: skip
+        mixed.sort(key=lambda c: -c.score)
+        if mixed[0].answer_score > alone[0].answer_score:
+            return mixed, joint_text
+        return alone, text
 
     def request_handoff(self, message: str, context: Context | dict[str, Any] | None, session: Session) -> Reply:
         """The user asked for a person by a button, not in words: the same reply as typing "转人工"."""
@@ -219,7 +257,10 @@ class AnswerEngine:
     def _decide(self, q: str, ranked: list[Candidate]) -> Reply:
         top = ranked[0]
         s = self.settings
-        if top.answer_score >= s.answer_threshold:
+        rivals = distinct_answers(ranked, 2)
+        # two different answers both above the clarify bar ("发票": how to apply, or which type?) are a real choice
+        contested = len(rivals) > 1 and rivals[1].answer_score >= s.clarify_threshold
+        if top.answer_score >= s.answer_threshold and not contested:
             related = [self._suggestion(c) for c in ranked[1 : 1 + MAX_OPTIONS]]
             return self._faq_reply(q, top, related)
         if top.answer_score >= s.clarify_threshold:
@@ -288,3 +329,23 @@ class AnswerEngine:
     @staticmethod
     def _suggestion(c: Candidate) -> Suggestion:
         return Suggestion(id=c.entry.id, question=c.entry.question, score=round(c.score, 4))
+
+
+class _Ranking:
+    """One message's ranking, computed at most once per turn: the rules' topic check and the decision share it."""
+
+    def __init__(self, engine: AnswerEngine, text: str, audience: str | None) -> None:
+        self.engine, self.text, self.audience = engine, text, audience
+        self._ranked: list[Candidate] | None = None
+
+    def ranked(self) -> list[Candidate]:
+        if self._ranked is None:
+            self._ranked = self.engine.rank(self.text, self.audience)
+        return self._ranked
+
+    def topic(self) -> str | None:
+        """The entry retrieval is sure the message asks (calibrated confidence ≥ TOPIC_CONFIDENCE), or None."""
+        if self.engine.degraded:
+            return None
+        top = self.ranked()[0]
+        return top.entry.id if top.answer_score >= TOPIC_CONFIDENCE else None

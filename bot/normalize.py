@@ -25,6 +25,8 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot.homophones import Homophones
+
 if TYPE_CHECKING:
     from bot.knowledge import KnowledgeBase
 
@@ -33,6 +35,10 @@ _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
 # Function words and question particles that carry no topic.
+# What the query side does beyond tokenising (homophones, focus): part of the normaliser's id, so an index built
+# with other matching text is rebuilt.
+MATCHING_VERSION = "m2"
+
 STOPWORDS = frozenset(
     [
         "的",
@@ -214,6 +220,22 @@ def clean_text(text: str) -> str:
     return _SPACE.sub(" ", text).strip().lower()
 
 
+# "不是问退款按钮在哪，是想知道规则": the part after the contrast is what is asked ("是不是" is a question, not one).
+_CONTRAST = re.compile(
+    r"(?<!是)不是(?!吗)[^，,。；;！!？?\s]{1,30}[，,；;\s]+"
+    r"(?:而是|只是|就是|其实是|主要是|我是想|我是|我们是|我就是|是想|是要|是问|是)(?P<asked>.{4,})$"
+)
+
+
+def focus(text: str) -> str:
+    """What a message asks when it sets a topic aside first: "发票不是填错了，是开出来后报销不了" → "发票开出来后报销
+    不了" (what precedes the contrast stays: it often names the subject). Other text comes back unchanged."""
+    m = _CONTRAST.search(text)
+    if m is None:
+        return text
+    return text[: m.start()] + m.group("asked")
+
+
 def has_control_chars(text: str) -> bool:
     return bool(_CONTROL.search(text.replace("\n", "").replace("\r", "").replace("\t", "")))
 
@@ -227,8 +249,10 @@ class Normalizer:
         synonyms: dict[str, str] | None = None,
         neutral_words: Iterable[str] = (),
         dictionary_dir: Path | None = None,
+        questions: Iterable[str] = (),
     ) -> None:
         self.dictionary_dir = dictionary_dir
+        self.questions = list(questions)
         self.user_words = list(user_words)
         self.synonyms = {clean_text(k): clean_text(v) for k, v in (synonyms or {}).items()}
         neutral = sorted({clean_text(w) for w in neutral_words if w.strip()}, key=len, reverse=True)
@@ -240,7 +264,7 @@ class Normalizer:
 
         With ``dictionary_dir`` (the index directory), jieba uses the trimmed dictionary kept there.
         """
-        return cls(kb.user_dict, kb.synonyms, kb.neutral_words, dictionary_dir)
+        return cls(kb.user_dict, kb.synonyms, kb.neutral_words, dictionary_dir, [e.question for e in kb.entries])
 
     @property
     def id(self) -> str:
@@ -248,7 +272,7 @@ class Normalizer:
         import jieba
 
         size = f"top{JIEBA_TOP_WORDS}" if self.dictionary_dir is not None else "full"
-        return f"jieba-{jieba.__version__}-{size}"
+        return f"jieba-{jieba.__version__}-{size}-{MATCHING_VERSION}"
 
     @cached_property
     def _t2s(self):  # type: ignore[no-untyped-def]
@@ -271,17 +295,27 @@ class Normalizer:
                 tok.add_word(w, freq=200000)
         return tok
 
+    @cached_property
+    def homophones(self) -> Homophones:
+        """IME typos → domain words: the lexicon's words and synonyms, and the words of the FAQ questions."""
+        strong = [clean_text(w) for w in [*self.user_words, *self.synonyms.values()]]
+        tok = self._jieba
+        words = [w for q in self.questions for w in tok.lcut(self.text(q)) if w not in STOPWORDS]
+        return Homophones(words, strong, tok.lcut, lambda w: tok.FREQ.get(w, 0) > 0)
+
     def warm_up(self) -> None:
         self._t2s.convert("預熱")
         self._jieba.lcut("预热")
+        self.homophones.warm_up()
 
     def text(self, text: str) -> str:
         """Normalised surface text: NFKC, lower case, simplified characters."""
         return str(self._t2s.convert(clean_text(text)))
 
     def matching_text(self, text: str) -> str:
-        """What the encoder and the lexical index see: ``text`` without the neutral words."""
-        norm = self.text(text)
+        """What the encoder and the lexical index see: ``text`` with its IME typos read as the domain words they
+        sound like, what it sets aside dropped (:func:`focus`), without the neutral words."""
+        norm = focus(self.homophones.fix(self.text(text)))
         if self._neutral is not None:
             stripped = _SPACE.sub(" ", self._neutral.sub(" ", norm)).strip()
             norm = stripped or norm

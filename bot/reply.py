@@ -43,8 +43,8 @@ class Suggestion(BaseModel):
 
 
 class Reason(StrEnum):
-    """Why a reply is what it is (the reply's ``reason``). Three are prefixes of a name: ``smalltalk:<intent>``,
-    ``rule:<rule id>``, ``cancelled:<rule id>`` (see :meth:`of`)."""
+    """Why a reply is what it is (the reply's ``reason``). Four are prefixes of a name: ``smalltalk:<intent>``,
+    ``rule:<rule id>``, ``rule_policy:<rule id>``, ``cancelled:<rule id>`` (see :meth:`of`)."""
 
     CONFIDENT = "confident"
     AMBIGUOUS = "ambiguous"
@@ -68,6 +68,7 @@ class Reason(StrEnum):
     # prefixes
     SMALLTALK = "smalltalk"
     RULE = "rule"
+    RULE_POLICY = "rule_policy"  # a general question about a rule, answered with the rule's fact
     CANCELLED = "cancelled"
 
     def of(self, name: str) -> str:
@@ -198,6 +199,7 @@ class Session:
     last_rule: str | None = None  # the last rule that decided: short follow-ups continue it
     reasks: int = 0
     handoff: bool = False
+    topic_text: str | None = None  # the words of the question last answered: an elliptical turn is read with them
 
     def record(self, reply: Reply) -> None:
         self.recent_kinds.append(reply.kind)
@@ -219,6 +221,7 @@ class Session:
             "last_rule": self.last_rule,
             "reasks": self.reasks,
             "handoff": self.handoff,
+            "topic_text": self.topic_text,
             "recent_kinds": list(self.recent_kinds),
         }
 
@@ -233,4 +236,5 @@ class Session:
             last_rule=state.get("last_rule"),
             reasks=int(state.get("reasks") or 0),
             handoff=bool(state.get("handoff")),
+            topic_text=state.get("topic_text") if isinstance(state.get("topic_text"), str) else None,
         )

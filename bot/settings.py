@@ -43,8 +43,8 @@ class Settings(BaseSettings):
         description="FAISS index: exact 'flat' (default) or approximate 'hnsw' for very large corpora.",
     )
     allow_rebuild: bool = Field(True, description="Rebuild a missing or stale index on start; if false, refuse.")
-    answer_threshold: float = Field(0.4, ge=0, le=1, description="Confidence at or above which the bot answers.")
-    clarify_threshold: float = Field(0.2, ge=0, le=1, description="Below this the bot falls back to a human.")
+    answer_threshold: float = Field(0.5, ge=0, le=1, description="Confidence at or above which the bot answers.")
+    clarify_threshold: float = Field(0.4, ge=0, le=1, description="Below this the bot falls back to a human.")
     database_path: Path = Field(
         PROJECT_ROOT / "var" / "faqbot.sqlite3", description="SQLite database (WAL mode): orders for the rules."
     )

@@ -142,7 +142,7 @@ def test_rules_seam_runs_before_retrieval(engine: AnswerEngine) -> None:
     class AlwaysRule:
         result = RuleResult(id="demo", decision="x", dates=None, slots={}, missing=[], cites=[], today="2026-11-30")
 
-        def handle(self, message: str, context: Context, session: Session) -> Reply | None:
+        def handle(self, message: str, context: Context, session: Session, topic: object = None) -> Reply | None:
             return Reply(q=message, kind="rule", text="rule", rule=self.result) if "规则" in message else None
 
         def faq_hint(self, faq_id: str) -> str | None:

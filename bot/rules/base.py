@@ -89,6 +89,12 @@ class Rule(Protocol):
         ...
 
     @property
+    def yields(self) -> bool:
+        """Its trigger is a few words (a date and a topic, a word like 个人) that other questions use too: when
+        retrieval is sure the message asks another FAQ entry than the rule's, the rule leaves it to retrieval."""
+        ...
+
+    @property
     def offered_by(self) -> tuple[str, ...]:
         """FAQ entries whose answer this rule can work out for the user: a short follow-up after one of them
         ("11月3日申请的") continues this rule."""
@@ -127,6 +133,12 @@ class Rule(Protocol):
         """A follow-up's slots ("那API商品呢？"): what of the last decision carries over, merged with the new."""
         ...
 
+    def policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
+        """A general question about the rule ("SaaS 几天内可以无理由退款", "退出时发票要处于什么状态"), with no
+        facts of the user's own: the rule's fact with its citation, instead of asking for the user's facts
+        (None: the message is about the user's own case, or the rule has nothing to state)."""
+        ...
+
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -146,6 +158,7 @@ class RuleBase:
     """Defaults most rules keep: no offer, plain merges."""
 
     id: str = ""
+    yields: bool = False
     offered_by: tuple[str, ...] = ()
     kit: RuleKit
 
@@ -157,6 +170,9 @@ class RuleBase:
 
     def carry(self, held: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
         return {**held, **new}
+
+    def policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
+        return None
 
     def cite_line(self, cites: list[str]) -> str:
         return self.kit.cite_line(cites)

@@ -28,6 +28,7 @@ class EligibilityFacts(BaseModel):
 
 
 class ProviderEligibility(RuleBase):
+    yields = True
     id = "provider_eligibility"
 
     def __init__(self, facts: EligibilityFacts, kit: RuleKit) -> None:

@@ -31,6 +31,7 @@ class ExitFacts(BaseModel):
     topic: list[str]
     not_topic: list[str]
     asks: list[str]
+    policy_asks: list[str]  # "发票要处于什么状态": asking what a condition requires, not reporting it
     conditions: list[ExitCondition]
     next_step: str
     texts: Texts
@@ -38,6 +39,7 @@ class ExitFacts(BaseModel):
 
 class ProviderExitCheck(RuleBase):
     id = "provider_exit_check"
+    yields = True
 
     def __init__(self, facts: ExitFacts, kit: RuleKit) -> None:
         self.facts = facts
@@ -80,6 +82,19 @@ class ProviderExitCheck(RuleBase):
         conditions = self.facts.conditions
         n, condition = next((n, c) for n, c in enumerate(conditions, 1) if c.id == slot)
         return self.facts.texts.say("ask", n=n, total=len(conditions), question=condition.ask)
+
+    def policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
+        """ "退出时发票要处于什么状态": what the conditions it names require (all nine if it names none), not a
+        check of the provider's own state — unless the provider speaks of their own ("我们的发票…")."""
+        f, k, t = self.facts, self.kit, self.facts.texts
+        if k.has(turn, k.words.personal) or not k.has(turn, f.policy_asks):
+            return None
+        named = [c for c in f.conditions if c.id in self._statuses(turn)] or f.conditions
+        lines = [t.say("policy_head"), *(t.say("policy_item", label=c.label) for c in named)]
+        if len(named) < len(f.conditions):
+            lines += ["", t.say("policy_more", total=len(f.conditions))]
+        lines += ["", self.cite_line([f.cite]), "", t.say("policy_offer")]
+        return Outcome(self.id, "policy", "\n".join(lines), [f.cite])
 
     def decide(self, slots: Mapping[str, Any], turn: Turn) -> Outcome:
         f, t = self.facts, self.facts.texts

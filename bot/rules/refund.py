@@ -44,6 +44,7 @@ class DeliveryFacts(BaseModel):
     window_until: Literal["service_confirmed"] | None = None
     window_rule: str | None = None  # the quote's statement of the window, as said in a reason
     window_phrase: str | None = None  # the window itself ("自购买之日起至第5天")
+    refund_quote: str | None = None  # the FAQ line 具体退款规则 gives this kind (answers a general question)
     refundable: bool = True
 
 
@@ -302,6 +303,38 @@ class RefundEligibility(RuleBase):
             if situation not in new:
                 carried.pop(situation, None)
         return self.merge(carried, new)
+
+    # ------------------------------------------------------------------ a general question
+
+    def policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
+        """ "SaaS 几天内可以无理由退款": the kind's review window and refund rule as the FAQ states them, with the
+        offer to work out the user's own order — unless the message carries facts of an order (a date, an order,
+        the page's order, a situation, a service status) or points at one."""
+        k = self.kit
+        own = {"purchased_on", "purchased_between", "order_id", "service_confirmed", "window_passed"}
+        if own & set(slots) or {"provider_fault", "user_side"} & set(slots) or turn.ctx.order is not None:
+            return None
+        if k.has(turn, k.words.order_refs) or k.dates(turn):
+            return None
+        kind_id = slots.get("delivery_type")
+        if kind_id not in self.facts.delivery_types:
+            return None
+        kind = self.facts.delivery_types[kind_id]
+        if not kind.refundable or kind.refund_quote is None:
+            return None  # "镜像能退吗": the decision itself (no refund) is the fact
+        t, cites = self.texts, [kind.cite]
+        lines = [
+            t.say("policy_head", label=kind.label),
+            "",
+            t.say("policy_window", quote=kind.quote),
+            t.say("policy_rule", quote=kind.refund_quote),
+            t.say("policy_outside"),
+            "",
+            self.cite_line(cites),
+            "",
+            t.say("offer"),
+        ]
+        return Outcome(self.id, "policy", "\n".join(lines), cites)
 
     # ------------------------------------------------------------------ decide
 

@@ -46,6 +46,8 @@ class Timelines(RootModel[dict[str, TimelineFacts]]):
 class Timeline(RuleBase):
     """When something started on a given day will be done."""
 
+    yields = True
+
     def __init__(self, name: str, facts: TimelineFacts, texts: Texts, kit: RuleKit) -> None:
         self.id = name
         self.facts = facts
@@ -60,8 +62,11 @@ class Timeline(RuleBase):
         return self.texts.say("offer", start=self.facts.start)
 
     def triggers(self, turn: Turn) -> bool:
+        """A start day (not one still to come: "报销截止到这周五" is a deadline of the user's, not a start),
+        the topic and a question about when."""
         k = self.kit
-        return bool(k.dates(turn)) and k.has(turn, self.facts.topic) and k.has(turn, self.facts.asks)
+        started = any(d.value is None or d.value <= turn.today for d in k.dates(turn))
+        return started and k.has(turn, self.facts.topic) and k.has(turn, self.facts.asks)
 
     def extract(self, turn: Turn, awaiting: str | None, held: Mapping[str, Any]) -> Extraction:
         found = self.kit.extraction(turn)

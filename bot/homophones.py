@@ -1,0 +1,120 @@
+"""Pinyin-IME typos: a word typed with the right sound and the wrong characters (发漂 → 发票, 定单 → 订单,
+申情入住 → 申请入驻, 小成序 → 小程序, 联细 → 联系, 体现 → 提现) is read as the domain word it sounds like.
+
+The domain vocabulary is the lexicon's words and synonyms (*strong* words) plus the words of the FAQ questions. The
+message is cut into words (jieba); a piece of one to three consecutive words, two to five characters long, that is
+not itself a domain word and whose toneless pinyin (pypinyin) equals a domain word's, is replaced by that word —
+except that a piece which is a real word of its own (入住, 体现, 服务器, 一直) gives way only to a strong word
+(入驻, 提现), never to a word that merely occurs in a question (服务期, 一致); so does a piece with a function
+character (不回, 加个: 不会 and 价格 are question words, not what was meant). For pieces of three or more
+characters the usual IME confusions count as the same sound (zh/z, ch/c, sh/s, n/l, -ng/-n, f/h): 小成序 and 小城序
+both give 小程序. A sound two domain words share is left alone — the message, not a guess, decides: 上驾 stays,
+because 上架 and 商家 are both "shang jia"; so is a near-miss sound (编揖 is "bian yi", 编辑 "bian ji").
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from functools import cached_property
+
+_CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
+_CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,5}$")
+_FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^sh"), "s"), (re.compile(r"^l"), "n"),
+          (re.compile(r"^h(?=u)"), "f"), (re.compile(r"ng$"), "n"))  # fmt: skip
+MIN_FUZZY_CHARS = 3  # two-character words match on the exact sound only
+# A piece with one of these characters ("不回", "加个") is ordinary text: only a strong word replaces it.
+FUNCTION_CHARS = frozenset("不没个了的是在有也就都还又把被给让和与或及吗呢吧啊很太")
+
+
+def _fuzzy(syllable: str) -> str:
+    for pattern, repl in _FUZZY:
+        syllable = pattern.sub(repl, syllable)
+    return syllable
+
+
+class Homophones:
+    """Domain words by sound; :meth:`fix` rewrites the IME typos in a normalised (simplified) text."""
+
+    def __init__(
+        self,
+        domain_words: Iterable[str],
+        strong_words: Iterable[str],
+        cut: Callable[[str], list[str]],
+        is_word: Callable[[str], bool],
+    ) -> None:
+        self.strong = {w for w in strong_words if _CJK_WORD.match(w)}
+        self.words = sorted(self.strong | {w for w in domain_words if _CJK_WORD.match(w)})
+        self._keep = set(self.words)
+        self._cut = cut
+        self._is_word = is_word
+
+    @staticmethod
+    def _syllables(text: str) -> list[str]:
+        from pypinyin import Style, lazy_pinyin
+
+        return list(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+
+    @cached_property
+    def _by_sound(self) -> dict[str, str]:
+        exact: dict[str, set[str]] = {}
+        for w in self.words:
+            syl = self._syllables(w)
+            if len(syl) != len(w):
+                continue
+            exact.setdefault(" ".join(syl), set()).add(w)
+            if len(w) >= MIN_FUZZY_CHARS:
+                exact.setdefault("~" + " ".join(map(_fuzzy, syl)), set()).add(w)
+        # a sound shared by two domain words decides nothing
+        return {sound: next(iter(ws)) for sound, ws in exact.items() if len(ws) == 1}
+
+    def warm_up(self) -> None:
+        _ = self._by_sound
+
+    def fix(self, text: str) -> str:
+        if not self.words:
+            return text
+        return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0)), text)
+
+    def _sounds_like(self, piece: str) -> str | None:
+        syl = self._syllables(piece)
+        if len(syl) != len(piece):  # a character pypinyin does not know
+            return None
+        word = self._by_sound.get(" ".join(syl))
+        if word is None and len(piece) >= MIN_FUZZY_CHARS:
+            word = self._by_sound.get("~" + " ".join(map(_fuzzy, syl)))
+        return word
+
+    def _replacement(self, words: list[str], i: int) -> tuple[str, int] | None:
+        """(domain word, how many words it replaces) for the piece starting at word ``i``, longest first."""
+        for n in (3, 2, 1):
+            if len(words) - i < n:
+                continue
+            piece = "".join(words[i : i + n])
+            if not 2 <= len(piece) <= 5 or piece in self._keep:
+                continue
+            word = self._sounds_like(piece)
+            ordinary = (n == 1 and self._is_word(piece)) or any(ch in FUNCTION_CHARS for ch in piece)
+            if word is not None and (word in self.strong or not ordinary):
+                return word, n
+        return None
+
+    def _fix_run(self, run: str) -> str:
+        words = self._cut(run)
+        if len(run) < 2 or "".join(words) != run:
+            return run
+        out: list[str] = []
+        i = 0
+        while i < len(words):
+            if words[i] in self._keep:
+                out.append(words[i])
+                i += 1
+                continue
+            found = self._replacement(words, i)
+            if found is None:
+                out.append(words[i])
+                i += 1
+            else:
+                out.append(found[0])
+                i += found[1]
+        return "".join(out)

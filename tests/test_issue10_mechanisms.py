@@ -1,0 +1,135 @@
+"""Issue 10's mechanisms, each shown to work and to leave what it must not touch alone: the pinyin channel, the
+contrast focus, rules stating their policy, rules yielding to sure retrieval, and follow-ups read in context."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import AnswerEngine
+from bot.normalize import Normalizer, focus
+from bot.reply import Session
+
+
+@pytest.fixture(scope="module")
+def normalizer(engine: AnswerEngine) -> Normalizer:
+    return engine.normalizer
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ("发漂怎么开", "发票怎么开"),
+        ("定单在哪看", "订单在哪看"),
+        ("申情入住", "申请入驻"),
+        ("小成序多久能用", "小程序多久能用"),
+        ("怎么联细服务商", "怎么联系服务商"),
+        ("体现多久到账", "提现多久到账"),
+        ("镜象都有哪几种类型", "镜像都有哪几种类型"),
+    ],
+)
+def test_ime_typos_are_read_as_the_domain_words_they_sound_like(normalizer: Normalizer, typed: str, meant: str) -> None:
+    assert normalizer.homophones.fix(normalizer.text(typed)) == meant
+
+
+@pytest.mark.parametrize(
+    "correct",
+    [
+        "镜像能单独用吗,是不是一定要配服务器",  # 服务器 is not the question word 服务期
+        "商家一直不回消息咋整",  # 一直 / 不回 are not 一致 / 不会
+        "镜像的卖家怎么联系",  # 卖家 is not 买家
+        "想给小程序加个新功能能免费做吗",  # 加个 is not 价格
+        "月底就要报账了",
+        "买了个模板小程序第6天才发现不合适",
+    ],
+)
+def test_correct_input_is_left_alone(normalizer: Normalizer, correct: str) -> None:
+    text = normalizer.text(correct)
+    assert normalizer.homophones.fix(text) == text
+
+
+def test_no_faq_question_is_changed_by_the_pinyin_channel(engine: AnswerEngine, normalizer: Normalizer) -> None:
+    changed = [e.question for e in engine.kb.entries if normalizer.homophones.fix(normalizer.text(e.question)) !=
+               normalizer.text(e.question)]  # fmt: skip
+    assert changed == []
+
+
+@pytest.mark.parametrize(
+    ("message", "asked"),
+    [
+        ("不是问退款按钮在哪，是想知道哪些商品能退", "知道哪些商品能退"),
+        ("发票不是填错了，是开出来后财务说报不了", "发票开出来后财务说报不了"),
+        ("不是要退出云市场，就是某一个商品不想卖了", "某一个商品不想卖了"),
+    ],
+)
+def test_what_a_message_sets_aside_is_dropped(message: str, asked: str) -> None:
+    assert focus(message) == asked
+
+
+@pytest.mark.parametrize("message", ["是不是可以退款", "退款规则是什么", "这个是不是，是吗"])
+def test_messages_without_a_contrast_are_unchanged(message: str) -> None:
+    assert focus(message) == message
+
+
+def test_a_general_refund_question_gets_the_rule_as_a_fact(engine: AnswerEngine) -> None:
+    reply = engine.answer("SaaS 几天内可以无理由退款")
+    assert reply.reason == "rule_policy:refund_eligibility" and reply.rule is not None
+    assert reply.rule.decision == "policy" and reply.rule.missing == []
+    assert "第5天" in reply.text and "云市场的具体退款规则是什么？" in reply.text
+    own = engine.answer("我11月3号买的SaaS能退吗", {"today": "2026-11-30"})
+    assert own.reason == "rule:refund_eligibility" and own.rule is not None and own.rule.decision != "policy"
+
+
+def test_a_general_exit_question_gets_that_condition_not_the_checklist(engine: AnswerEngine) -> None:
+    reply = engine.answer("退出时发票要处于什么状态")
+    assert reply.reason == "rule_policy:provider_exit_check" and "已邮寄" in reply.text
+    assert "第 1/9 项" not in reply.text
+    check = engine.answer("帮我核对退出条件")
+    assert check.reason == "rule_needs_slot" and "第 1/9 项" in check.text
+
+
+def test_a_policy_answer_is_followed_by_the_users_own_case(engine: AnswerEngine) -> None:
+    session = Session()
+    engine.answer("SaaS 几天内可以无理由退款", {"today": "2026-11-30"}, session)
+    own = engine.answer("我是11月28号买的", {"today": "2026-11-30"}, session)
+    assert own.rule is not None and own.rule.decision == "refund_in_window"
+
+
+@pytest.mark.parametrize(
+    ("message", "not_rule"),
+    [
+        ("报销截止到这周五，刚在云市场买完东西，发票从哪申请", "invoice_issue"),  # a deadline still to come
+        ("昨天小程序刚上线，店员都不会在后台上新品，怎么办", "miniprogram_go_live"),  # retrieval is sure: training
+        ("我们运维组买了个人工运维服务，服务商一直拖着不干活，能全额退吗", "provider_eligibility"),  # 一个人工
+    ],
+)
+def test_rules_do_not_take_questions_about_something_else(engine: AnswerEngine, message: str, not_rule: str) -> None:
+    reply = engine.answer(message, {"today": "2026-12-02"})
+    assert reply.rule is None or reply.rule.id != not_rule
+
+
+@pytest.mark.parametrize(
+    ("turns", "expect"),
+    [
+        (["镜像能下载到本地吗", "那能导进来吗"], "如何导入镜像？"),
+        (["小程序买了能用多久", "到期了呢"], "购买小程序可以用多久？"),
+        (["发票怎么申请", "提现多久到账"], "提现金额的到账时间是多久？"),  # a clear new question keeps its topic
+    ],
+)
+def test_follow_ups_are_read_with_the_question_before(engine: AnswerEngine, turns: list[str], expect: str) -> None:
+    session = Session()
+    for turn in turns:
+        reply = engine.answer(turn, session=session)
+    assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
+
+
+def test_an_elliptical_turn_needs_the_conversation(engine: AnswerEngine) -> None:
+    """ "到期了呢" alone is nothing the bot can answer; after "小程序买了能用多久" it is that entry's question."""
+    alone = engine.answer("到期了呢")
+    assert alone.kind != "faq"
+    session = Session()
+    engine.answer("小程序买了能用多久", session=session)
+    assert session.topic_text == "小程序买了能用多久"
+    after = engine.answer("到期了呢", session=session)
+    assert after.kind == "faq" and after.faq is not None and after.faq.question == "购买小程序可以用多久？"
+    restored = Session.from_state(session.to_state())
+    assert restored.topic_text == session.topic_text
