@@ -21,6 +21,7 @@ from bot.gaps import Gaps, gap_reply
 from bot.knowledge import KnowledgeBase
 from bot.messages import Messages
 from bot.normalize import Normalizer, clean_text, word_chars
+from bot.passages import Passages
 from bot.reply import Context, FaqRef, Reason, Reply, RuleResult, Session, Suggestion
 from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
@@ -78,6 +79,7 @@ class AnswerEngine:
         messages: Messages,
         dialogue: RuleHandler | None = None,
         gaps: Gaps | None = None,
+        passages: Passages | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
@@ -87,6 +89,7 @@ class AnswerEngine:
         self.say = messages.replies
         self.dialogue = dialogue
         self.gaps = gaps or Gaps(gaps=[])
+        self.passages = passages
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
         self._platforms = [clean_text(p) for p in kb.other_platforms]
         # degraded mode: a question typed (or clicked) exactly as the FAQ asks it is answered: nothing to guess
@@ -262,7 +265,7 @@ class AnswerEngine:
         contested = len(rivals) > 1 and rivals[1].answer_score >= s.clarify_threshold
         if top.answer_score >= s.answer_threshold and not contested:
             related = [self._suggestion(c) for c in ranked[1 : 1 + MAX_OPTIONS]]
-            return self._faq_reply(q, top, related)
+            return self._faq_reply(q, top, related, ranked[1 : 1 + MAX_OPTIONS])
         if top.answer_score >= s.clarify_threshold:
             options = distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)
             if len(options) < 2:
@@ -309,10 +312,23 @@ class AnswerEngine:
             text += self.say.offer_end
         return Reply(q=q, kind="fallback", text=text, score=ranked[0].answer_score, suggestions=related, reason=reason)
 
-    def _faq_reply(self, q: str, top: Candidate, related: list[Suggestion]) -> Reply:
+    def _faq_reply(
+        self, q: str, top: Candidate, related: list[Suggestion], runners_up: list[Candidate] | None = None
+    ) -> Reply:
         entry = top.entry
         notes = [c.note for c in self.kb.conflicts_for(entry.id)]
         text = entry.answer.rstrip()
+        lead = self.passages.lead(q, entry.answer) if self.passages is not None else None
+        if lead is not None:  # the fact asked for first, then the whole entry
+            text = self.say.say("lead", lead=lead, answer=text)
+        elif self.passages is not None and self.passages.asks_fact(q):
+            # the FAQ sometimes states a fact under another question ("退出后保证金多久退" — the time it takes
+            # is in the exit entry): a close entry that states it is quoted, with its question
+            for c in runners_up or []:
+                lead = self.passages.lead(q, c.entry.answer) if c.score >= RELATED_MIN_SCORE else None
+                if lead is not None:
+                    text = self.say.say("lead_elsewhere", lead=lead, question=c.entry.question, answer=text)
+                    break
         for note in notes:
             text += "\n\n> " + self.say.say("conflict", note=note)
         return Reply(
@@ -324,6 +340,7 @@ class AnswerEngine:
             suggestions=related,
             conflicts=notes,
             reason=Reason.CONFIDENT,
+            lead=lead,
         )
 
     @staticmethod

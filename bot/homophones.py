@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 _CJK_RUN = re.compile(r"[\u4e00-\u9fff]+")
 _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,5}$")
@@ -25,6 +25,13 @@ _FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^s
 MIN_FUZZY_CHARS = 3  # two-character words match on the exact sound only
 # A piece with one of these characters ("不回", "加个") is ordinary text: only a strong word replaces it.
 FUNCTION_CHARS = frozenset("不没个了的是在有也就都还又把被给让和与或及吗呢吧啊很太")
+
+
+@lru_cache(maxsize=65536)
+def _syllables(text: str) -> tuple[str, ...]:
+    from pypinyin import Style, lazy_pinyin
+
+    return tuple(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
 
 
 def _fuzzy(syllable: str) -> str:
@@ -48,12 +55,12 @@ class Homophones:
         self._keep = set(self.words)
         self._cut = cut
         self._is_word = is_word
+        # a message is matched twice per ranking (its embedding, its BM25 words) and popular ones repeat
+        self.fix = lru_cache(maxsize=4096)(self._fix)
 
     @staticmethod
     def _syllables(text: str) -> list[str]:
-        from pypinyin import Style, lazy_pinyin
-
-        return list(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
+        return list(_syllables(text))
 
     @cached_property
     def _by_sound(self) -> dict[str, str]:
@@ -71,7 +78,7 @@ class Homophones:
     def warm_up(self) -> None:
         _ = self._by_sound
 
-    def fix(self, text: str) -> str:
+    def _fix(self, text: str) -> str:
         if not self.words:
             return text
         return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0)), text)

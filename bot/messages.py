@@ -44,6 +44,8 @@ class ReplyCopy(Copy):
     empty_input: str
     other_platform: str
     instructions: str
+    lead: str
+    lead_elsewhere: str
     low_confidence: str
     offer_person: str
     offer_end: str

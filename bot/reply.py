@@ -134,6 +134,11 @@ class Reply(BaseModel):
     # Additions to the contract (free to add, never rename the fields above):
     reason: str | None = Field(None, description="Why this kind was chosen, e.g. 'empty_input', 'low_confidence'.")
     conflicts: list[str] = Field(default_factory=list, description="Notes where the FAQ contradicts itself.")
+    lead: str | None = Field(
+        None,
+        description="The passage of the answer that states the fact asked for (a time limit, an amount, an "
+        "address): ``text`` starts with it, then the whole entry.",
+    )
     latency_ms: float | None = None
     session_id: str | None = Field(None, description="The conversation this reply belongs to, when there is one.")
     message_id: int | None = Field(None, description="The stored message (for feedback), when stored.")

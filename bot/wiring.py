@@ -92,13 +92,15 @@ def _assemble(
     from bot.dialogue import Dialogue
     from bot.gaps import load_gaps
     from bot.messages import load_messages
+    from bot.passages import Passages
 
     if orders is not None and settings.demo_orders is not None:
         orders.seed(settings.demo_orders)
     messages = load_messages(settings.knowledge_dir)
     dialogue = Dialogue.from_knowledge(settings.knowledge_dir, kb, normalizer, messages.dialogue, orders)
     gaps = load_gaps(settings.knowledge_dir, set(kb.by_id))
-    return AnswerEngine(settings, kb, normalizer, retriever, messages, dialogue, gaps)
+    passages = Passages.from_file(settings.knowledge_dir / "fact_asks.yaml", normalizer)
+    return AnswerEngine(settings, kb, normalizer, retriever, messages, dialogue, gaps, passages)
 
 
 def engine_or_degraded(settings: Settings, orders: OrderStore | None) -> tuple[AnswerEngine | None, SetupError | None]:

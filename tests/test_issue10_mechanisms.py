@@ -133,3 +133,38 @@ def test_an_elliptical_turn_needs_the_conversation(engine: AnswerEngine) -> None
     assert after.kind == "faq" and after.faq is not None and after.faq.question == "购买小程序可以用多久？"
     restored = Session.from_state(session.to_state())
     assert restored.topic_text == session.topic_text
+
+
+@pytest.mark.parametrize(
+    ("question", "fact"),
+    [
+        ("保证金收据原件寄到什么地址", "深南大道9998号"),
+        ("查保证金退款进度发哪个邮箱", "mqcloud@tencent.com"),
+        ("商品审核要几天", "5 个工作日"),
+        ("退出云市场后保证金多久能退回来", "45个工作日"),  # stated under the exit question: quoted from there
+    ],
+)
+def test_a_question_about_one_fact_leads_with_the_passage_that_states_it(
+    engine: AnswerEngine, question: str, fact: str
+) -> None:
+    reply = engine.answer(question)
+    assert reply.kind == "faq" and reply.lead is not None and fact in reply.lead
+    assert reply.text.startswith(f"**{reply.lead}**")
+    assert reply.faq is not None
+    entry = engine.kb.by_id[reply.faq.id]
+    assert f"---\n\n{entry.answer.rstrip()}" in reply.text  # then the whole entry (a rule's offer may follow)
+
+
+@pytest.mark.parametrize("question", ["发票怎么申请", "服务商怎么退出云市场", "镜像怎么收费"])
+def test_questions_that_ask_no_single_fact_get_the_entry_as_it_is(engine: AnswerEngine, question: str) -> None:
+    reply = engine.answer(question)
+    assert reply.kind == "faq" and reply.lead is None and reply.faq is not None
+    assert reply.text.startswith(engine.kb.by_id[reply.faq.id].answer.rstrip()[:20])
+
+
+def test_a_general_question_about_a_refund_situation_states_it(engine: AnswerEngine) -> None:
+    reply = engine.answer("付款后多长时间内没提交服务需求，就不能全额退款了？")
+    assert reply.reason == "rule_policy:refund_eligibility" and "3个月" in reply.text
+    story = engine.answer("我们运维组买了个人工运维服务，服务商一直拖着不干活，能全额退吗")
+    assert story.reason == "rule:refund_eligibility" and story.rule is not None
+    assert story.rule.decision == "full_refund_provider_fault"

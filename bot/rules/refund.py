@@ -312,10 +312,10 @@ class RefundEligibility(RuleBase):
         the page's order, a situation, a service status) or points at one."""
         k = self.kit
         own = {"purchased_on", "purchased_between", "order_id", "service_confirmed", "window_passed"}
-        if own & set(slots) or {"provider_fault", "user_side"} & set(slots) or turn.ctx.order is not None:
+        if own & set(slots) or turn.ctx.order is not None or k.has(turn, k.words.order_refs) or k.dates(turn):
             return None
-        if k.has(turn, k.words.order_refs) or k.dates(turn):
-            return None
+        if {"provider_fault", "user_side"} & set(slots):
+            return self._situation_policy(turn, slots)
         kind_id = slots.get("delivery_type")
         if kind_id not in self.facts.delivery_types:
             return None
@@ -334,6 +334,23 @@ class RefundEligibility(RuleBase):
             "",
             t.say("offer"),
         ]
+        return Outcome(self.id, "policy", "\n".join(lines), cites)
+
+    def _situation_policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
+        """ "付款后多久没提需求就不能全额退": what the FAQ says of that situation — unless the user tells their own
+        story ("我们…服务商一直拖着"), which the decision takes."""
+        k, f, t = self.kit, self.facts, self.texts
+        if k.has(turn, k.words.personal) or slots.get("delivery_type"):
+            return None
+        fault = next((x for x in f.provider_faults if x.id == slots.get("provider_fault")), None)
+        user = next((x for x in f.user_side if x.id == slots.get("user_side")), None)
+        lines = []
+        if fault is not None:
+            lines.append(t.say("policy_fault", situation=fault.text))
+        if user is not None:
+            lines.append(t.say("policy_user_side", situation=user.text))
+        cites = [f.cites[0]]
+        lines += ["", self.cite_line(cites), "", t.say("offer")]
         return Outcome(self.id, "policy", "\n".join(lines), cites)
 
     # ------------------------------------------------------------------ decide

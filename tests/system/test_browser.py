@@ -237,3 +237,16 @@ def test_widget_fits_a_phone_and_works_by_keyboard(browser: object, server: dict
     page.screenshot(path=str(ARTIFACTS / "widget-phone.png"))
     page.keyboard.press("Escape")
     assert w.q(".launcher").get_attribute("aria-expanded") == "false"  # type: ignore[attr-defined]
+
+
+def test_a_precise_answer_leads_with_the_fact_and_folds_the_whole_entry(browser: object, server: dict[str, str]) -> None:
+    w = new_widget(browser, server)
+    answer = w.ask("票面金额多少以下的发票要到付", kind="faq")
+    lead = answer.locator(".bubble > p").first  # type: ignore[attr-defined]
+    assert "50元" in lead.inner_text() and "到付" in lead.inner_text()
+    details = answer.locator(".bubble details.full")  # type: ignore[attr-defined]
+    assert details.count() == 1 and details.get_attribute("open") is None
+    assert not details.locator("ul, p").first.is_visible()  # the whole entry is folded away
+    details.locator("summary").click()
+    assert details.get_attribute("open") is not None and details.locator("ul, p").first.is_visible()
+    w.page.screenshot(path=str(ARTIFACTS / "widget-precise-answer.png"))  # type: ignore[attr-defined]

@@ -49,7 +49,7 @@
     ".bot .bubble{border-bottom-left-radius:4px;white-space:normal}",
     ".agent .bubble{background:#e8f7ee;border-color:#b7e4c7;border-bottom-left-radius:4px}",
     ".who{font-size:12px;color:#4e5969;margin:0 0 3px 2px}.agent .who{color:#0a7a3b;font-weight:600}",
-    ".bubble p{margin:0 0 6px}.bubble p:last-child{margin:0}.bubble ul,.bubble ol{margin:4px 0;padding-left:20px}",
+    ".bubble details.full{margin-top:6px}.bubble details.full summary{cursor:pointer;color:#006eff}.bubble p{margin:0 0 6px}.bubble p:last-child{margin:0}.bubble ul,.bubble ol{margin:4px 0;padding-left:20px}",
     ".bubble table{border-collapse:collapse;margin:6px 0;font-size:12px;display:block;overflow-x:auto}",
     ".bubble th,.bubble td{border:1px solid #dcdfe6;padding:3px 6px;text-align:left}.bubble th{background:#f2f3f5}",
     ".bubble blockquote{margin:6px 0;padding:4px 8px;border-left:3px solid #ff9a2e;background:#fff7e8}",
@@ -195,12 +195,23 @@
     return box;
   }
 
+  // A precise answer: the passage asked for, a rule, then the whole entry, which is folded away until asked for.
+  function collapseAfterLead(bubble) {
+    var rule = bubble.querySelector(":scope > hr");
+    if (!rule) return;
+    var details = el("details", "full");
+    details.appendChild(el("summary", null, T.full_answer));
+    while (rule.nextSibling) details.appendChild(rule.nextSibling);
+    rule.replaceWith(details);
+  }
+
   function addBot(reply) {
     var li = el("li", "bot");
     li.dataset.kind = reply.kind;
     var bubble = el("div", "bubble");
     bubble.appendChild(safeFragment(reply.html));
     if (!reply.html) bubble.textContent = reply.text;
+    else if (reply.lead) collapseAfterLead(bubble);
     li.appendChild(bubble);
     var src = sourceLine(reply);
     if (src) li.appendChild(src);

@@ -1,0 +1,102 @@
+"""Precise answers: a question about one fact of a long entry ("退出后保证金多久退回来" — the time limit in the
+middle of the exit entry) gets the passage that states it first, then the whole entry.
+
+A question asks for a fact when it uses one of the asking words of a kind in ``knowledge/fact_asks.yaml``
+(a duration, a date, an amount, an e-mail address, a postal address, a count); the passages of the
+answer (its lines and sentences) that state a fact of that kind (the kind's pattern: a number of working days, a
+percentage, an address) are candidates: the only one, or the one sharing most words with the question, leads.
+Short answers, and questions that ask no fact or whose entry states none of that kind, are answered as before.
+When the answered entry states none but a close entry does (the FAQ states how long the deposit takes under the
+exit question), the engine quotes that one with its question.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from bot.errors import KnowledgeError
+from bot.normalize import Normalizer
+from bot.retrieval import plain_text
+
+MIN_PASSAGES = 3  # an answer of one or two sentences is already precise
+_SENTENCES = re.compile(r"(?<=[。；;！!？?])|\n+")
+
+
+@dataclass(frozen=True)
+class FactKind:
+    name: str
+    asks: tuple[str, ...]
+    pattern: re.Pattern[str]
+
+
+def passages(answer: str) -> list[str]:
+    """The answer's lines and sentences, as plain text (links keep their words), without empty pieces and without
+    table rows (a row out of its table reads as nonsense)."""
+    out = []
+    for line in answer.splitlines():
+        if "|" in line:
+            continue
+        for piece in _SENTENCES.split(plain_text(line)):
+            piece = piece.strip(" -\t")
+            if len(piece) >= 6:
+                out.append(piece)
+    return out
+
+
+class Passages:
+    """Finds the passage of an answer that states the fact a question asks for."""
+
+    def __init__(self, normalizer: Normalizer, kinds: list[FactKind]) -> None:
+        self.normalizer = normalizer
+        self.kinds = kinds
+        self._split: dict[str, list[tuple[str, frozenset[str]]]] = {}  # answer → its passages and their words
+
+    def _passages(self, answer: str) -> list[tuple[str, frozenset[str]]]:
+        """An answer's passages with their words, computed once per answer (answers change only on a reload)."""
+        hit = self._split.get(answer)
+        if hit is None:
+            hit = [(p, frozenset(self.normalizer.tokens(p))) for p in passages(answer)]
+            self._split[answer] = hit
+        return hit
+
+    @classmethod
+    def from_file(cls, path: Path, normalizer: Normalizer) -> Passages:
+        """``knowledge/fact_asks.yaml``; a missing file means no precise answers, a broken one is an error."""
+        if not path.exists():
+            return cls(normalizer, [])
+        try:
+            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            kinds = [
+                FactKind(name, tuple(str(a) for a in spec["asks"]), re.compile(str(spec["pattern"])))
+                for name, spec in (doc.get("kinds") or {}).items()
+            ]
+        except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, re.error) as exc:
+            raise KnowledgeError(f"{path}: {exc}") from exc
+        return cls(normalizer, kinds)
+
+    def _asked(self, question: str) -> list[FactKind]:
+        norm = self.normalizer.text(question)
+        return [k for k in self.kinds if any(a in norm for a in k.asks)]
+
+    def asks_fact(self, question: str) -> bool:
+        return bool(self._asked(question))
+
+    def lead(self, question: str, answer: str) -> str | None:
+        kinds = self._asked(question)
+        if not kinds:
+            return None
+        pieces = self._passages(answer)
+        if len(pieces) < MIN_PASSAGES:
+            return None
+        stating = [(p, words) for p, words in pieces if any(k.pattern.search(p) for k in kinds)]
+        if not stating:
+            return None
+        if len(stating) == 1:  # the entry's one statement of that kind is the answer
+            return stating[0][0]
+        asked = set(self.normalizer.tokens(question))
+        best, words = max(stating, key=lambda pw: len(asked & pw[1]))  # the first of equals: the entry's order
+        return best if asked & words else None
