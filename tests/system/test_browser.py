@@ -239,7 +239,9 @@ def test_widget_fits_a_phone_and_works_by_keyboard(browser: object, server: dict
     assert w.q(".launcher").get_attribute("aria-expanded") == "false"  # type: ignore[attr-defined]
 
 
-def test_a_precise_answer_leads_with_the_fact_and_folds_the_whole_entry(browser: object, server: dict[str, str]) -> None:
+def test_a_precise_answer_leads_with_the_fact_and_folds_the_whole_entry(
+    browser: object, server: dict[str, str]
+) -> None:
     w = new_widget(browser, server)
     answer = w.ask("票面金额多少以下的发票要到付", kind="faq")
     lead = answer.locator(".bubble > p").first  # type: ignore[attr-defined]
