@@ -149,14 +149,14 @@ class AnswerEngine:
         ctx = context if isinstance(context, Context) else Context.model_validate(context or {})
         out: list[AgentSuggestion] = []
         probe = Session.from_state(session.to_state()) if session is not None else Session()
-        topic = _Ranking(self, message, ctx.audience).topic
-        ruled = self.dialogue.handle(message, ctx, probe, topic) if self.dialogue is not None else None
+        ranking = _Ranking(self, message, ctx.audience)
+        ruled = self.dialogue.handle(message, ctx, probe, ranking.topic) if self.dialogue is not None else None
         if ruled is not None and ruled.kind == "rule" and ruled.faq is not None:
             out.append(AgentSuggestion(kind="rule", text=ruled.text, faq=ruled.faq, score=1.0, rule=ruled.rule))
         if not self._key(message):
             return out
         seen = {s.faq.id for s in out}
-        ranked = self.rank(message, ctx.audience)
+        ranked = ranking.ranked()
         for c in distinct_answers(ranked, k, RELATED_MIN_SCORE) or ranked[:1]:
             if len(out) == k:
                 break

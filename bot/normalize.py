@@ -34,11 +34,11 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u200b-\u200f\u2028-
 _SPACE = re.compile(r"\s+")
 _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
-# Function words and question particles that carry no topic.
 # What the query side does beyond tokenising (homophones, focus): part of the normaliser's id, so an index built
 # with other matching text is rebuilt.
 MATCHING_VERSION = "m2"
 
+# Function words and question particles that carry no topic.
 STOPWORDS = frozenset(
     [
         "的",

@@ -77,6 +77,8 @@ def test_a_general_refund_question_gets_the_rule_as_a_fact(engine: AnswerEngine)
     assert "第5天" in reply.text and "云市场的具体退款规则是什么？" in reply.text
     own = engine.answer("我11月3号买的SaaS能退吗", {"today": "2026-11-30"})
     assert own.reason == "rule:refund_eligibility" and own.rule is not None and own.rule.decision != "policy"
+    mine = engine.answer("我买的SaaS能退吗")  # the user's own order, no date yet: the rule asks for it
+    assert mine.reason == "rule_needs_slot" and mine.rule is not None and mine.rule.missing == ["purchased_on"]
 
 
 def test_a_general_exit_question_gets_that_condition_not_the_checklist(engine: AnswerEngine) -> None:
@@ -105,6 +107,12 @@ def test_a_policy_answer_is_followed_by_the_users_own_case(engine: AnswerEngine)
 def test_rules_do_not_take_questions_about_something_else(engine: AnswerEngine, message: str, not_rule: str) -> None:
     reply = engine.answer(message, {"today": "2026-12-02"})
     assert reply.rule is None or reply.rule.id != not_rule
+
+
+@pytest.mark.parametrize("message", ["2026年12月10日申请提现，多久到账", "我打算2026-12-20提交商品审核，多久出结果"])
+def test_a_day_still_to_come_starts_no_timeline(engine: AnswerEngine, message: str) -> None:
+    reply = engine.answer(message, {"today": "2026-12-02"})
+    assert reply.kind == "faq" and reply.rule is None  # the FAQ's general answer, not "which day did you apply?"
 
 
 @pytest.mark.parametrize(

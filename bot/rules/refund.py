@@ -336,14 +336,19 @@ class RefundEligibility(RuleBase):
         ]
         return Outcome(self.id, "policy", "\n".join(lines), cites)
 
+    def _situations(self, fault_id: str | None, user_id: str | None) -> tuple[Situation | None, Situation | None]:
+        """The provider fault and the user-side situation named by their ids (None for none)."""
+        f = self.facts
+        fault = next((x for x in f.provider_faults if x.id == fault_id), None)
+        return fault, next((x for x in f.user_side if x.id == user_id), None)
+
     def _situation_policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
         """ "付款后多久没提需求就不能全额退": what the FAQ says of that situation — unless the user tells their own
         story ("我们…服务商一直拖着"), which the decision takes."""
         k, f, t = self.kit, self.facts, self.texts
         if k.has(turn, k.words.personal) or slots.get("delivery_type"):
             return None
-        fault = next((x for x in f.provider_faults if x.id == slots.get("provider_fault")), None)
-        user = next((x for x in f.user_side if x.id == slots.get("user_side")), None)
+        fault, user = self._situations(slots.get("provider_fault"), slots.get("user_side"))
         lines = []
         if fault is not None:
             lines.append(t.say("policy_fault", situation=fault.text))
@@ -397,8 +402,7 @@ class RefundEligibility(RuleBase):
         if delivery_type is None:
             return Outcome(self.id, None, "", cites, missing=["delivery_type"])
         kind = f.delivery_types[delivery_type]
-        fault = next((x for x in f.provider_faults if x.id == provider_fault), None)
-        user = next((x for x in f.user_side if x.id == user_side), None)
+        fault, user = self._situations(provider_fault, user_side)
         step = f.steps
 
         def done(
