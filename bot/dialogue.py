@@ -21,7 +21,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import RulesError, first_error
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, parse_yaml
 from bot.messages import DialogueCopy
 from bot.normalize import Normalizer
 from bot.reply import CiteRef, Context, DateSpan, FaqRef, Reason, Reply, RuleResult, Session
@@ -77,7 +77,7 @@ class DialogueWords(BaseModel):
 
 def load_dialogue_words(path: Path) -> DialogueWords:
     try:
-        return DialogueWords.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        return DialogueWords.model_validate(parse_yaml(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
         raise RulesError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:

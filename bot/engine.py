@@ -222,13 +222,25 @@ class AnswerEngine:
         self, text: str, alone: list[Candidate], ctx: Context, session: Session
     ) -> tuple[list[Candidate], str]:
         """An elliptical turn ("那要多久", "电子的呢", "个人的呢") read with the question last answered: the message
-        is ranked alone and together with those words, and the reading retrieval is more confident of wins — so
-        a clear new question keeps its own topic. Returns the ranking and the words it was read as."""
+        is ranked alone and together with those words. A turn that is unclear alone but clear with them takes that
+        reading; otherwise the two are averaged and the reading retrieval is more confident of wins — so a clear
+        new question keeps its own topic. Returns the ranking and the words it was read as."""
         previous = session.topic_text
         if not previous or len(self._key(text)) > FOLLOWUP_MAX_CHARS:
             return alone, text
         joint_text = previous + "，" + text
-        together = {c.entry.id: c for c in self.rank(joint_text, ctx.audience)}
+        joint = self.rank(joint_text, ctx.audience)
+        sure = self.settings.answer_threshold
+        if alone[0].answer_score < sure <= joint[0].answer_score:
+            # Alone the turn is unclear; read with the conversation, it is clearly about one entry. (A clear new
+            # question keeps its own reading: "提现多久到账" after the mini-program's go-live.) When that entry is
+            # the one just answered but the turn alone points to another question of the same category ("能改不"
+            # after "服务商信息在哪看"), the user moved on to that neighbour, with the conversation's confidence.
+            last, here = joint[0].entry, alone[0].entry
+            if last.id == session.last_faq and here.id != last.id and here.category == last.category:
+                return [replace(alone[0], answer_score=joint[0].answer_score), *alone[1:]], joint_text
+            return joint, joint_text
+        together = {c.entry.id: c for c in joint}
         # the turn's own words count as much as the conversation's: "改呢" after "服务商信息在哪看" asks to edit
         mixed = [
             replace(c, score=(c.score + together[c.entry.id].score) / 2,
@@ -263,6 +275,13 @@ class AnswerEngine:
         rivals = distinct_answers(ranked, 2)
         # two different answers both above the clarify bar ("发票": how to apply, or which type?) are a real choice
         contested = len(rivals) > 1 and rivals[1].answer_score >= s.clarify_threshold
+        # "最多能建几个子账号": the topic is in the FAQ, the number is not — whatever the confidence, never an answer
+        # or a choice that implies one of them says it
+        close = [c.entry.answer for c in ranked[:MAX_OPTIONS] if c.score >= RELATED_MIN_SCORE]
+        unstated = self.passages.unstated(q, top.entry.question, close) if close and self.passages else None
+        if unstated is not None:
+            opening = self.say.say("fact_not_stated", what=unstated.label)
+            return self._fallback(q, ranked, Reason.FACT_NOT_STATED, opening)
         if top.answer_score >= s.answer_threshold and not contested:
             related = [self._suggestion(c) for c in ranked[1 : 1 + MAX_OPTIONS]]
             return self._faq_reply(q, top, related, ranked[1 : 1 + MAX_OPTIONS])

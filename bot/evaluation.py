@@ -56,9 +56,9 @@ def _case(raw: Any, where: str) -> EvalCase:
     text = {k: raw.get(k) for k in ("style", "oos_kind", "fact")}
     if any(v is not None and not isinstance(v, str) for v in text.values()) or not isinstance(context, dict):
         raise EvalFileError(f"{where}: 'style', 'oos_kind' and 'fact' must be strings, 'context' an object")
-    also = raw.get("alt_expect") or []
+    also = raw.get("alt_expect") or raw.get("also") or []  # two writers, two names for the same list
     if not (isinstance(also, list) and all(isinstance(a, str) for a in also)) or (also and expect is None):
-        raise EvalFileError(f"{where}: 'alt_expect' must be a list of source questions, beside an 'expect'")
+        raise EvalFileError(f"{where}: 'alt_expect' (or 'also') must be a list of source questions, beside an 'expect'")
     return EvalCase(q, expect, context, text["style"], text["oos_kind"], text["fact"], earlier, also)
 
 

@@ -12,7 +12,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from bot.errors import KnowledgeError, first_error
-from bot.knowledge import KnowledgeBase
+from bot.knowledge import KnowledgeBase, parse_yaml
 from bot.messages import ReplyCopy
 from bot.reply import Reason, Reply, Suggestion
 from bot.slots import find_any
@@ -73,7 +73,7 @@ def load_gaps(knowledge_dir: Path, entry_ids: set[str]) -> Gaps:
     if not path.exists():
         return Gaps(gaps=[])
     try:
-        gaps = Gaps.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        gaps = Gaps.model_validate(parse_yaml(path.read_text(encoding="utf-8")))
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
     except ValidationError as exc:

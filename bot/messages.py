@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, PrivateAttr, ValidationError
 
 from bot.errors import KnowledgeError, first_error
+from bot.knowledge import parse_yaml
 from bot.normalize import word_chars
 
 _BARE_ID = re.compile(r"[a-z0-9][a-z0-9\-]{5,}")
@@ -47,6 +48,7 @@ class ReplyCopy(Copy):
     lead: str
     lead_elsewhere: str
     low_confidence: str
+    fact_not_stated: str
     offer_person: str
     offer_end: str
     offer_related: str
@@ -172,7 +174,7 @@ def load_messages(knowledge_dir: Path) -> Messages:
     handoff = load_dialogue_words(knowledge_dir / "dialogue.yaml").handoff
     path = knowledge_dir / "messages.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise KnowledgeError(f"{path}: cannot read: {exc}") from exc
     if not isinstance(raw, dict):

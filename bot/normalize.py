@@ -36,7 +36,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
 # What the query side does beyond tokenising (homophones, focus): part of the normaliser's id, so an index built
 # with other matching text is rebuilt.
-MATCHING_VERSION = "m2"
+MATCHING_VERSION = "m3"
 
 # Function words and question particles that carry no topic.
 STOPWORDS = frozenset(
@@ -223,7 +223,8 @@ def clean_text(text: str) -> str:
 # "不是问退款按钮在哪，是想知道规则": the part after the contrast is what is asked ("是不是" is a question, not one).
 _CONTRAST = re.compile(
     r"(?<!是)不是(?!吗)[^，,。；;！!？?\s]{1,30}[，,；;\s]+"
-    r"(?:而是|只是|就是|其实是|主要是|我是想|我是|我们是|我就是|是想|是要|是问|是)(?P<asked>.{4,})$"
+    r"(?:而是|只是|就是|其实是|主要是|我是想|我是|我们是|我就是|是想|是要|是问|是|我想知道|我想问|想问|想知道)"
+    r"(?P<asked>.{4,})$"
 )
 
 

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import func, select
 
 from bot.errors import OrderError, StoreError, first_error
+from bot.knowledge import parse_yaml
 from bot.slots import EARLIEST_DATE, LATEST_DATE
 from bot.store import Database, orders
 from bot.workdays import SHANGHAI
@@ -116,7 +117,7 @@ class OrderStore:
 
 def read_demo_orders(path: Path) -> list[OrderInfo]:
     try:
-        raw: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw: Any = parse_yaml(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise OrderError(f"{path}: cannot read demo orders: {exc}") from exc
     if not isinstance(raw, dict) or not isinstance(raw.get("orders"), list):

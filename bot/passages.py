@@ -19,7 +19,8 @@ from pathlib import Path
 import yaml
 
 from bot.errors import KnowledgeError
-from bot.normalize import Normalizer
+from bot.knowledge import parse_yaml
+from bot.normalize import Normalizer, focus
 from bot.retrieval import plain_text
 
 MIN_PASSAGES = 3  # an answer of one or two sentences is already precise
@@ -31,6 +32,8 @@ class FactKind:
     name: str
     asks: tuple[str, ...]
     pattern: re.Pattern[str]
+    value_asks: re.Pattern[str] | None = None  # asks for the value itself: an answer that states none does not
+    label: str = ""  # what the value is, for "the FAQ does not say {label}"
 
 
 def passages(answer: str) -> list[str]:
@@ -54,6 +57,7 @@ class Passages:
         self.normalizer = normalizer
         self.kinds = kinds
         self._split: dict[str, list[tuple[str, frozenset[str]]]] = {}  # answer → its passages and their words
+        self._plain_text: dict[str, str] = {}  # answer → its normalised plain text
 
     def _passages(self, answer: str) -> list[tuple[str, frozenset[str]]]:
         """An answer's passages with their words, computed once per answer (answers change only on a reload)."""
@@ -69,9 +73,15 @@ class Passages:
         if not path.exists():
             return cls(normalizer, [])
         try:
-            doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            doc = parse_yaml(path.read_text(encoding="utf-8")) or {}
             kinds = [
-                FactKind(name, tuple(str(a) for a in spec["asks"]), re.compile(str(spec["pattern"])))
+                FactKind(
+                    name,
+                    tuple(str(a) for a in spec["asks"]),
+                    re.compile(str(spec["pattern"])),
+                    re.compile(str(spec["value_asks"])) if spec.get("value_asks") else None,
+                    str(spec.get("label") or ""),
+                )
                 for name, spec in (doc.get("kinds") or {}).items()
             ]
         except (OSError, yaml.YAMLError, KeyError, TypeError, AttributeError, re.error) as exc:
@@ -84,6 +94,25 @@ class Passages:
 
     def asks_fact(self, question: str) -> bool:
         return bool(self._asked(question))
+
+    def unstated(self, question: str, entry_question: str, answers: list[str]) -> FactKind | None:
+        """The kind of value the question asks for ("多久", "最多几个") when the entry does not ask it itself and
+        none of ``answers`` (the entry's and the close ones') states one: the FAQ talks about the topic but does
+        not say what was asked. None when nothing is asked, or it is the entry's own question, or it is stated."""
+        norm = focus(self.normalizer.text(question))
+        own = self.normalizer.text(entry_question)
+        for kind in self.kinds:
+            if kind.value_asks is None or not kind.value_asks.search(norm) or kind.value_asks.search(own):
+                continue
+            if not any(kind.pattern.search(self._plain(a)) for a in answers):
+                return kind
+        return None
+
+    def _plain(self, answer: str) -> str:
+        hit = self._plain_text.get(answer)
+        if hit is None:
+            hit = self._plain_text[answer] = self.normalizer.text(plain_text(answer))
+        return hit
 
     def lead(self, question: str, answer: str) -> str | None:
         kinds = self._asked(question)

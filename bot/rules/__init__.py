@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from bot.errors import RulesError
+from bot.knowledge import parse_yaml
 from bot.rules import deposit_materials, eligibility, exit_check, image_quota, postage, refund, timeline
 from bot.rules.base import Extraction, Outcome, Rule, RuleKit, Turn
 
@@ -34,7 +35,7 @@ __all__ = ["REGISTRY", "Extraction", "Outcome", "Rule", "RuleKit", "Turn", "buil
 
 def read_rules_data(path: Path) -> dict[str, Any]:
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = parse_yaml(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise RulesError(f"{path}: cannot read: {exc}") from exc
     except yaml.YAMLError as exc:

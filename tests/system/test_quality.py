@@ -24,15 +24,16 @@ pytestmark = pytest.mark.slow
 DEV_SET_2 = DATA / "dev_queries_2.jsonl"
 SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(DEV_SET_2, id="dev2")]
 # measured (questions right of in-scope, out-of-scope caught of out-of-scope; at most so many wrong or false
-# fallbacks), after issue 10's alternates, pinyin channel and thresholds: dev 259/261 top-1, 261/261 top-3,
-# 58/60 OOS, 1 wrong, 2 false fallbacks; dev2 254/257, 257/257, 49/50, 3 wrong, 0 false fallbacks
+# fallbacks), after issue 10's alternates, pinyin channel, thresholds and the second writer's 489 negatives (they
+# bought 2 out-of-scope questions here and 8 of 308 on the fresh dev sets for 2 + 1 false fallbacks): dev 259/261
+# top-1, 261/261 top-3, 60/60 OOS, 1 wrong, 4 false fallbacks; dev2 254/257, 257/257, 49/50, 3 wrong, 1 fallback
 AT_LEAST = {
-    "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 58},
+    "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 60},
     "dev_queries_2.jsonl": {"top1": 254, "top3": 257, "oos_recall": 49},
 }
 AT_MOST = {
-    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 2},
-    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 0},
+    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 4},
+    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 1},
 }
 
 
@@ -70,25 +71,34 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
         assert counts[metric] <= most, (metric, counts, m)
 
 
-HOLDOUT = DATA / "holdout_final"
-# The frozen final holdout of issue 10, as its writer left it (tests/data/README.md). Changing a file — or the
-# sums beside them — fails here: it is scored once, at the end, never tuned on.
+# The frozen holdouts of issue 10, as their writers left them (tests/data/README.md). Changing a file — or the
+# sums beside them — fails here: each is scored once, at the end, never tuned on. holdout_final was scored on
+# 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that.
 HOLDOUT_SHA256 = {
-    "questions.jsonl": "1a1dd001f2cc97543bff2ded4e71846430c15fd23882aaba70227bd37afa38d4",
-    "facts.jsonl": "bf169a84fa3e55bd2e9effece3a844cd4686ee0800d5bb539ebe5b71f86d9fce",
-    "followups.jsonl": "e066480bcc25b310d139b6b4737cff0891e6c96436a869c73da3ba2aab7bd3b2",
+    "holdout_final": {
+        "questions.jsonl": "1a1dd001f2cc97543bff2ded4e71846430c15fd23882aaba70227bd37afa38d4",
+        "facts.jsonl": "bf169a84fa3e55bd2e9effece3a844cd4686ee0800d5bb539ebe5b71f86d9fce",
+        "followups.jsonl": "e066480bcc25b310d139b6b4737cff0891e6c96436a869c73da3ba2aab7bd3b2",
+    },
+    "holdout_3": {
+        "questions.jsonl": "41764da0e9b62abe719e35e0152c0e9ba063073f4caffee6726070b19c35304f",
+        "facts.jsonl": "2103afb9017703872381d39dd5beeb583887e93abccb0a92ea152cb0dd273bdb",
+        "followups.jsonl": "e6a2ab62a0ad6dda5123e4f9aeaa4255b607d9578c80b6912bf0553623425709",
+    },
 }
 
 
-@pytest.mark.parametrize("name", sorted(HOLDOUT_SHA256))
-def test_the_final_holdout_is_frozen(name: str) -> None:
-    assert hashlib.sha256((HOLDOUT / name).read_bytes()).hexdigest() == HOLDOUT_SHA256[name]
-    sums = dict(line.split()[::-1] for line in (HOLDOUT / "SHA256SUMS").read_text().splitlines())
-    assert sums[name] == HOLDOUT_SHA256[name]
+@pytest.mark.parametrize(("holdout", "name"), [(h, n) for h, files in HOLDOUT_SHA256.items() for n in sorted(files)])
+def test_the_final_holdouts_are_frozen(holdout: str, name: str) -> None:
+    want = HOLDOUT_SHA256[holdout][name]
+    assert hashlib.sha256((DATA / holdout / name).read_bytes()).hexdigest() == want
+    sums = dict(line.split()[::-1] for line in (DATA / holdout / "SHA256SUMS").read_text().splitlines())
+    assert sums[name] == want
 
 
 @pytest.mark.parametrize(
-    "path", sorted(p for d in ("fresh_a", "fresh_b", "holdout_final") for p in (DATA / d).glob("*.jsonl"))
+    "path",
+    sorted(p for d in ("fresh_a", "fresh_b", "fresh_c", *HOLDOUT_SHA256) for p in (DATA / d).glob("*.jsonl")),
 )
 def test_every_fresh_set_reads_and_expects_real_questions(engine: AnswerEngine, path) -> None:  # type: ignore[no-untyped-def]
     """Shape only (no scoring: the holdout is not scored before the end)."""
