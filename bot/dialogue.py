@@ -254,7 +254,9 @@ class Dialogue:
             return None
         # only what this message says counts as a follow-up, not the page's order data
         new = rule.extract(turn.without_page(), None, {}).slots
-        if not new or not (self.kit.marked_followup(turn) or self._mostly_slots(turn)):
+        # after this rule's reply, facts of the user's own case continue it ("快一个月了吧，11月2号买的")
+        own_case = session.last_rule == rule.id and self.kit.has(turn, self.words.personal)
+        if not new or not (self.kit.marked_followup(turn) or self._mostly_slots(turn) or own_case):
             return None
         carried = dict(session.slots) if session.last_rule == rule.id else {}
         return self._run(rule, rule.carry(carried, new), [], turn, session)

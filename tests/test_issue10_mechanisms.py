@@ -259,3 +259,15 @@ def test_a_value_the_faq_states_or_that_is_not_asked_is_answered(engine: AnswerE
 def test_instructions_and_fake_authority_are_refused(engine: AnswerEngine, message: str) -> None:
     reply = engine.answer(message)
     assert reply.kind == "fallback" and reply.reason == "instructions" and reply.faq is None
+
+
+def test_the_users_own_facts_after_a_policy_answer_decide_their_case(engine: AnswerEngine) -> None:
+    """A policy answer offers to check the user's order; a reply with their own facts and some chat around them
+    ("差不多两周前吧，11月18号买的") is that check, not a new question for retrieval."""
+    session = Session()
+    first = engine.answer("SaaS 几天内可以无理由退款", {"today": "2026-12-02"}, session)
+    assert first.reason == "rule_policy:refund_eligibility"
+    reply = engine.answer("差不多两周前吧，11月18号买的", {"today": "2026-12-02"}, session)
+    assert reply.reason == "rule:refund_eligibility" and reply.rule is not None
+    assert reply.rule.decision == "negotiate_with_provider" and reply.rule.dates is not None
+    assert reply.rule.dates.latest == "2026-11-22"

@@ -17,6 +17,9 @@ from bot.orders import OrderInfo
 from bot.rules.base import Extraction, Outcome, Rule, RuleBase, RuleKit, Texts, Turn, section
 from bot.slots import find_order_id, find_word
 
+# what may stand between two product words of one noun phrase: a short modifier ending in 的
+_MODIFIER = re.compile(r"[^，,。；;！!？?\s]{0,10}的")
+
 DeliveryType = Literal["manual_service", "image", "api", "saas"]
 REFUND_DECISIONS = ("refund_in_window", "no_refund", "negotiate_with_provider", "full_refund_provider_fault")
 # a product word right after these is what the user bought ("我买的镜像", "这单是API的")
@@ -110,8 +113,8 @@ class RefundEligibility(RuleBase):
 
     def _delivery_type(self, turn: Turn) -> DeliveryType | None:
         """The kind of product the message is about: its first product word; in a compound of product
-        words a service word wins ("小程序定制开发", "定制开发的小程序", "网站运维" are services), otherwise
-        the head (last) word."""
+        words — including one joined by a modifier ending in 的 — a service word wins ("小程序定制开发",
+        "定制开发的小程序", "网站运维", "网站部署上线的人工服务" are services), otherwise the head (last) word."""
         hits: list[tuple[int, int, DeliveryType, bool]] = []
         for kind, facts in self.facts.delivery_types.items():
             for w in [*facts.names, *facts.words]:
@@ -124,7 +127,8 @@ class RefundEligibility(RuleBase):
         run = [hits[0]]
         end = hits[0][1]
         for hit in hits[1:]:
-            if hit[0] > end + 2:
+            # "网站部署上线的人工服务": a phrase ending in 的 modifies the product word after it, which is the head
+            if hit[0] > end + 2 and not _MODIFIER.fullmatch(turn.text[end : hit[0]]):
                 break
             if hit[1] > end:
                 end = hit[1]

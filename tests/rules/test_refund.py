@@ -145,3 +145,17 @@ def test_natural_language_variants_reach_the_same_decision(engine: AnswerEngine,
                 misses.append((field, case["q"], expected, _got(reply, field)))
     for field, least in VARIANT_SETS[name].items():
         assert right[field] >= least, (name, field, right, misses)
+
+
+@pytest.mark.parametrize(
+    ("message", "kind"),
+    [
+        ("买了网站部署上线的人工服务，能退吗", "manual_service"),  # a modifier ending in 的: the head names the kind
+        ("定制开发的小程序想退款", "manual_service"),
+        ("买的建站模板想退款", "saas"),
+        ("网站的镜像能退吗", "image"),
+    ],
+)
+def test_the_product_word_at_the_head_of_a_phrase_names_the_kind(engine: AnswerEngine, message: str, kind: str) -> None:
+    reply = engine.answer(message, {"today": "2026-12-02"})
+    assert reply.rule is not None and reply.rule.slots.get("delivery_type") == kind, (reply.reason, reply.rule)
