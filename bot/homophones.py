@@ -14,6 +14,7 @@ because 上架 and 商家 are both "shang jia"; so is a near-miss sound (编揖 
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable, Iterable
 from functools import cached_property, lru_cache
@@ -29,6 +30,9 @@ FUNCTION_CHARS = frozenset("不没个了的是在有也就都还又把被给让�
 
 @lru_cache(maxsize=65536)
 def _syllables(text: str) -> tuple[str, ...]:
+    # Character readings only: pypinyin's phrase dictionary took 0.18 s of every cold start and changed nothing
+    # measurable (leave-one-out on the dev sets: the same right answers, one more out-of-scope question rejected).
+    os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
     from pypinyin import Style, lazy_pinyin
 
     return tuple(lazy_pinyin(text, style=Style.NORMAL, errors="ignore"))
