@@ -20,7 +20,7 @@ Audience = Literal["buyer", "provider", "both"]
 AUDIENCES: tuple[str, ...] = ("buyer", "provider", "both")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # a few for a rare entry, a few dozen where people ask it many ways (issue 10); more is a sign of a dump, not curation
-MIN_ALTERNATES, MAX_ALTERNATES = 3, 60
+MIN_ALTERNATES, MAX_ALTERNATES = 3, 90
 
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster than the pure-Python one).

@@ -167,7 +167,7 @@ def test_missing_field_and_bad_audience(knowledge_copy: Path) -> None:
 
 def test_alternate_count_is_enforced(knowledge_copy: Path) -> None:
     _edit(knowledge_copy / "faq" / "miniprogram.yaml", lambda d: d["entries"][2].update(alternates=["一", "二"]))
-    with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-60 alternates, has 2"):
+    with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-90 alternates, has 2"):
         load_knowledge(knowledge_copy)
 
 

@@ -24,16 +24,17 @@ pytestmark = pytest.mark.slow
 DEV_SET_2 = DATA / "dev_queries_2.jsonl"
 SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(DEV_SET_2, id="dev2")]
 # measured (questions right of in-scope, out-of-scope caught of out-of-scope; at most so many wrong or false
-# fallbacks), after issue 10's alternates, pinyin channel, thresholds and the second writer's 489 negatives (they
-# bought 2 out-of-scope questions here and 8 of 308 on the fresh dev sets for 2 + 1 false fallbacks): dev 259/261
-# top-1, 261/261 top-3, 60/60 OOS, 1 wrong, 4 false fallbacks; dev2 254/257, 257/257, 49/50, 3 wrong, 1 fallback
+# fallbacks), after issue 10's alternates (three writers' rounds), pinyin channel, thresholds and negatives: dev
+# 259/261 top-1, 261/261 top-3, 59/60 OOS, 1 wrong, 0 false fallbacks; dev2 254/257, 256/257, 49/50, 3 wrong, 0
+# false fallbacks. (The third round of alternates — questions about facts inside the answers — moved one
+# out-of-scope question here and one top-3 there, and took the 4 + 1 false fallbacks the negatives had cost.)
 AT_LEAST = {
-    "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 60},
-    "dev_queries_2.jsonl": {"top1": 254, "top3": 257, "oos_recall": 49},
+    "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 59},
+    "dev_queries_2.jsonl": {"top1": 254, "top3": 256, "oos_recall": 49},
 }
 AT_MOST = {
-    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 4},
-    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 1},
+    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 0},
+    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 0},
 }
 
 
@@ -73,12 +74,18 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 
 # The frozen holdouts of issue 10, as their writers left them (tests/data/README.md). Changing a file — or the
 # sums beside them — fails here: each is scored once, at the end, never tuned on. holdout_final was scored on
-# 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that.
+# 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
+# holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
     "holdout_final": {
         "questions.jsonl": "1a1dd001f2cc97543bff2ded4e71846430c15fd23882aaba70227bd37afa38d4",
         "facts.jsonl": "bf169a84fa3e55bd2e9effece3a844cd4686ee0800d5bb539ebe5b71f86d9fce",
         "followups.jsonl": "e066480bcc25b310d139b6b4737cff0891e6c96436a869c73da3ba2aab7bd3b2",
+    },
+    "holdout_4": {
+        "questions.jsonl": "ae78884bbda0739efa3eafda2fd689ea3f9cc63fc877fb2bbeebaf0538e82120",
+        "facts.jsonl": "ae606f04c791f0aaffa43d3134e5e6539433804b491ee4f3fea3ae79f025e83c",
+        "followups.jsonl": "ce306bb76efe7e168b3e53a89f614919bc31a4dc00da5e622533fdf085897919",
     },
     "holdout_3": {
         "questions.jsonl": "41764da0e9b62abe719e35e0152c0e9ba063073f4caffee6726070b19c35304f",
