@@ -271,3 +271,12 @@ def test_the_users_own_facts_after_a_policy_answer_decide_their_case(engine: Ans
     assert reply.reason == "rule:refund_eligibility" and reply.rule is not None
     assert reply.rule.decision == "negotiate_with_provider" and reply.rule.dates is not None
     assert reply.rule.dates.latest == "2026-11-22"
+
+
+def test_asking_whether_a_step_comes_first_gets_that_condition(engine: AnswerEngine) -> None:
+    """ "退出前商品要先下架吗" asks what one condition requires, like "发票要处于什么状态": it is stated, with the
+    offer to check the provider's own state, not the nine-question check."""
+    reply = engine.answer("退出前商品要先下架吗")
+    assert reply.reason == "rule_policy:provider_exit_check", (reply.reason, reply.text)
+    assert reply.rule is not None and not reply.rule.missing
+    assert "退市" in reply.text or "下架" in reply.text
