@@ -19,6 +19,7 @@ import json
 import logging
 import platform
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -104,6 +105,9 @@ class EvidenceIndex:
         return pair_features(self.classifier.predict(qvec), qq, qp, bm, oos_sim)
 
 
+_BLAS_LOCK = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def _blas_controller() -> Any:
     """The BLAS libraries loaded once the index is (numpy's, faiss's), to limit their threads per query."""
@@ -129,7 +133,8 @@ class BuiltIndex:
         """The calibrated probability, per entry, that it answers the message."""
         # One BLAS thread for these small products: OpenBLAS's idle threads spin after each one and starved the
         # encoder's own threads of the 2 cores (bench: raw encoder p50 107 ms beside answer(), 13 ms with this).
-        with _blas_controller().limit(limits=1, user_api="blas"):
+        # The limit is process-wide and restored on exit, so two engine threads take turns (well under 1 ms).
+        with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
             return np.asarray(self.fusion.predict(self.scoring.evidence(qvec, qtokens)))
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.encoders import HashEncoder
+from bot.engine import AnswerEngine
 from bot.errors import IndexUnusable
 from bot.index import build_index, ensure_index, load_index, read_manifest
 from bot.knowledge import load_knowledge
@@ -118,3 +119,21 @@ def test_embedding_cache_is_reused_on_rebuild(hash_index: Path, tmp_path: Path) 
     kb = load_knowledge(PROJECT_ROOT / "knowledge")
     built = build_index(kb, HashEncoder(), Normalizer.for_knowledge(kb, index_dir), index_dir)
     assert built.manifest["embeddings_reused"] >= 87 * 3
+
+
+def test_queries_on_two_threads_leave_the_blas_thread_count_as_it_was(engine: AnswerEngine) -> None:
+    """Each query's products run on one BLAS thread (spinning idle threads starved the encoder); the limit is
+    process-wide, so it must be restored after queries that overlap on the engine's two threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from threadpoolctl import threadpool_info
+
+    def blas_threads() -> list[int]:
+        return sorted(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+    engine.rank("镜像能下载吗")  # the index and its BLAS libraries are loaded
+    before = blas_threads()
+    questions = ["发票多久能收到", "提现多久到账", "小程序怎么续费", "服务商怎么退出云市场"] * 10
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        assert all(pool.map(lambda q: bool(engine.rank(q)), questions))
+    assert blas_threads() == before
