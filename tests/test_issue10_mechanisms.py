@@ -280,3 +280,13 @@ def test_asking_whether_a_step_comes_first_gets_that_condition(engine: AnswerEng
     assert reply.reason == "rule_policy:provider_exit_check", (reply.reason, reply.text)
     assert reply.rule is not None and not reply.rule.missing
     assert "退市" in reply.text or "下架" in reply.text
+
+
+def test_a_general_question_about_refunds_after_the_window_states_the_rule_kind_by_kind(
+    engine: AnswerEngine,
+) -> None:
+    reply = engine.answer("复议期过了还能退款吗", {"today": "2026-12-02"})
+    assert reply.reason == "rule_policy:refund_eligibility" and reply.rule is not None and not reply.rule.missing
+    assert "超出复议期不支持全额退款" in reply.text and "协商" in reply.text
+    own = engine.answer("我的订单复议期过了还能退吗", {"today": "2026-12-02"})
+    assert own.rule is not None and own.rule.missing == ["delivery_type"]  # their own order: which kind is it?

@@ -315,9 +315,13 @@ class RefundEligibility(RuleBase):
         offer to work out the user's own order — unless the message carries facts of an order (a date, an order,
         the page's order, a situation, a service status) or points at one."""
         k = self.kit
-        own = {"purchased_on", "purchased_between", "order_id", "service_confirmed", "window_passed"}
+        own = {"purchased_on", "purchased_between", "order_id", "service_confirmed"}
         if own & set(slots) or turn.ctx.order is not None or k.has(turn, k.words.order_refs) or k.dates(turn):
             return None
+        if slots.get("window_passed"):
+            # "复议期过了还能退款吗", no kind and no order of their own: what the FAQ says outside the window
+            personal = k.has(turn, k.words.personal)
+            return None if personal or slots.get("delivery_type") else self._outside_policy()
         if {"provider_fault", "user_side"} & set(slots):
             return self._situation_policy(turn, slots)
         kind_id = slots.get("delivery_type")
@@ -339,6 +343,24 @@ class RefundEligibility(RuleBase):
             t.say("offer"),
         ]
         return Outcome(self.id, "policy", "\n".join(lines), cites)
+
+    def _outside_policy(self) -> Outcome:
+        """After the review window, kind by kind as the FAQ states it, then what happens outside it."""
+        t, kinds = self.texts, self.facts.delivery_types.values()
+        by_quote: dict[str, list[str]] = {}
+        for kind in kinds:
+            quote = kind.refund_quote if kind.refundable and kind.refund_quote else kind.quote
+            by_quote.setdefault(quote, []).append(kind.label)
+        lines = [t.say("policy_outside_head"), ""]
+        lines += [t.say("policy_kind", labels="、".join(labels), quote=quote) for quote, labels in by_quote.items()]
+        lines += [
+            t.say("policy_outside"),
+            "",
+            self.cite_line(sorted({kind.cite for kind in kinds})),
+            "",
+            t.say("offer"),
+        ]
+        return Outcome(self.id, "policy", "\n".join(lines), sorted({kind.cite for kind in kinds}))
 
     def _situations(self, fault_id: str | None, user_id: str | None) -> tuple[Situation | None, Situation | None]:
         """The provider fault and the user-side situation named by their ids (None for none)."""
