@@ -290,3 +290,22 @@ def test_a_general_question_about_refunds_after_the_window_states_the_rule_kind_
     assert "超出复议期不支持全额退款" in reply.text and "协商" in reply.text
     own = engine.answer("我的订单复议期过了还能退吗", {"today": "2026-12-02"})
     assert own.rule is not None and own.rule.missing == ["delivery_type"]  # their own order: which kind is it?
+
+
+# General questions about the rules, written by the developer (a dev set: two of them led to fixes). Each is
+# answered as a fact — the rule's statement or the FAQ entry that states it — never by asking for a slot.
+POLICY_QUESTIONS = [
+    "SaaS商品买了几天内能无理由退款", "人工服务类商品的复议期是多久", "API类的商品支持退款吗", "镜像商品可以退款吗",
+    "定制开发服务什么情况下能全额退款", "付款后多久没提需求就不能全额退了", "复议期过了还能退款吗",
+    "服务商拖着不交付能全额退吗", "退出云市场需要满足哪些条件", "退出时发票要处于什么状态", "退出前商品要先下架吗",
+    "保证金退还要多久", "提现申请后多久到账", "开票申请提交后服务商几天内要开出来", "小程序买了多久能上线",
+    "纸质发票快递费谁出", "票面金额低的纸质发票邮费谁承担", "个人可以入驻成为服务商吗",
+    "线下交的保证金退出时要寄什么材料", "商品审核一般要几天",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("question", POLICY_QUESTIONS)
+def test_a_general_question_about_a_rule_is_answered_as_a_fact(engine: AnswerEngine, question: str) -> None:
+    reply = engine.answer(question, {"today": "2026-12-02"})
+    assert reply.kind in ("faq", "rule") and reply.reason != "rule_needs_slot", (reply.kind, reply.reason)
+    assert reply.rule is None or not reply.rule.missing
