@@ -288,6 +288,8 @@ def test_a_general_question_about_refunds_after_the_window_states_the_rule_kind_
     reply = engine.answer("复议期过了还能退款吗", {"today": "2026-12-02"})
     assert reply.reason == "rule_policy:refund_eligibility" and reply.rule is not None and not reply.rule.missing
     assert "超出复议期不支持全额退款" in reply.text and "协商" in reply.text
+    fault = engine.answer("复议期过了，服务商一直拖着不交付能全额退吗", {"today": "2026-12-02"})
+    assert fault.reason == "rule_policy:refund_eligibility" and "不受复议期限制" in fault.text  # the fault decides
     own = engine.answer("我的订单复议期过了还能退吗", {"today": "2026-12-02"})
     assert own.rule is not None and own.rule.missing == ["delivery_type"]  # their own order: which kind is it?
 

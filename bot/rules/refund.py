@@ -318,12 +318,12 @@ class RefundEligibility(RuleBase):
         own = {"purchased_on", "purchased_between", "order_id", "service_confirmed"}
         if own & set(slots) or turn.ctx.order is not None or k.has(turn, k.words.order_refs) or k.dates(turn):
             return None
+        if {"provider_fault", "user_side"} & set(slots):
+            return self._situation_policy(turn, slots)
         if slots.get("window_passed"):
             # "复议期过了还能退款吗", no kind and no order of their own: what the FAQ says outside the window
             personal = k.has(turn, k.words.personal)
             return None if personal or slots.get("delivery_type") else self._outside_policy()
-        if {"provider_fault", "user_side"} & set(slots):
-            return self._situation_policy(turn, slots)
         kind_id = slots.get("delivery_type")
         if kind_id not in self.facts.delivery_types:
             return None
