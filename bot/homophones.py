@@ -62,15 +62,11 @@ class Homophones:
         # a message is matched twice per ranking (its embedding, its BM25 words) and popular ones repeat
         self.fix = lru_cache(maxsize=4096)(self._fix)
 
-    @staticmethod
-    def _syllables(text: str) -> list[str]:
-        return list(_syllables(text))
-
     @cached_property
     def _by_sound(self) -> dict[str, str]:
         exact: dict[str, set[str]] = {}
         for w in self.words:
-            syl = self._syllables(w)
+            syl = _syllables(w)
             if len(syl) != len(w):
                 continue
             exact.setdefault(" ".join(syl), set()).add(w)
@@ -88,7 +84,7 @@ class Homophones:
         return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0)), text)
 
     def _sounds_like(self, piece: str) -> str | None:
-        syl = self._syllables(piece)
+        syl = _syllables(piece)
         if len(syl) != len(piece):  # a character pypinyin does not know
             return None
         word = self._by_sound.get(" ".join(syl))

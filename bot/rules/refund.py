@@ -353,14 +353,9 @@ class RefundEligibility(RuleBase):
             by_quote.setdefault(quote, []).append(kind.label)
         lines = [t.say("policy_outside_head"), ""]
         lines += [t.say("policy_kind", labels="、".join(labels), quote=quote) for quote, labels in by_quote.items()]
-        lines += [
-            t.say("policy_outside"),
-            "",
-            self.cite_line(sorted({kind.cite for kind in kinds})),
-            "",
-            t.say("offer"),
-        ]
-        return Outcome(self.id, "policy", "\n".join(lines), sorted({kind.cite for kind in kinds}))
+        cites = sorted({kind.cite for kind in kinds})
+        lines += [t.say("policy_outside"), "", self.cite_line(cites), "", t.say("offer")]
+        return Outcome(self.id, "policy", "\n".join(lines), cites)
 
     def _situations(self, fault_id: str | None, user_id: str | None) -> tuple[Situation | None, Situation | None]:
         """The provider fault and the user-side situation named by their ids (None for none)."""
