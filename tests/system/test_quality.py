@@ -92,6 +92,11 @@ HOLDOUT_SHA256 = {
         "facts.jsonl": "2103afb9017703872381d39dd5beeb583887e93abccb0a92ea152cb0dd273bdb",
         "followups.jsonl": "e6a2ab62a0ad6dda5123e4f9aeaa4255b607d9578c80b6912bf0553623425709",
     },
+    "holdout_5": {
+        "questions.jsonl": "29c62685e65db06a6b50c89c42970555a16d9f8c92077a36cb220a262a12cd61",
+        "facts.jsonl": "071035cbd025268c1ec86940cf679f09782a9dec9a95fd72eccf420de0f7e21e",
+        "followups.jsonl": "aa61337396d4cf1d692479544d4da5e7e9317379a49fb210d280818801a66cd0",
+    },
 }
 
 
