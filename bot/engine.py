@@ -33,6 +33,9 @@ RELATED_MIN_SCORE = 0.01
 # A turn this short (characters of words) may lean on the question answered before it (AnswerEngine._in_context).
 FOLLOWUP_MAX_CHARS = 16
 TOPIC_CHARS = 80  # how much of the conversation's wording a follow-up carries
+# A message this short (characters of words) is never refused by the refusal model alone: "好的", "是", "ok" answer a
+# rule's question, and a few characters cannot carry instructions the patterns in gaps.yaml would miss.
+REFUSAL_MIN_CHARS = 8
 # Retrieval this sure of an entry outweighs a rule whose trigger is a few shared words (Rule.yields).
 TOPIC_CONFIDENCE = 0.9
 
@@ -187,6 +190,12 @@ class AnswerEngine:
 
         norm = self.normalizer.text(text)  # simplified, lower case: what the refusals, platforms and gaps match
         if self.gaps.instructs(norm):  # never an FAQ answer or a rule for these
+            return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
+        if (
+            not self.degraded
+            and len(self._key(text)) >= REFUSAL_MIN_CHARS
+            and self.retriever.instructs(text) >= self.settings.refusal_threshold
+        ):
             return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
         platform = self._other_platform(norm)
         if platform is not None:

@@ -41,6 +41,7 @@ from bot.retrieval import (
     KIND_QUESTION,
     FusionModel,
     IntentClassifier,
+    RefusalModel,
     answer_passages,
     best_per_entry,
     lexical_document,
@@ -49,7 +50,7 @@ from bot.retrieval import (
 )
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the refusal model (arrays.npz: refusal_coef, refusal_intercept)
 CV_FOLDS = 3
 Progress = Callable[[str, int, int], None]
 
@@ -122,6 +123,7 @@ class BuiltIndex:
 
     scoring: EvidenceIndex
     fusion: FusionModel
+    refusal: RefusalModel
     manifest: dict[str, Any]
     entry_ids: list[str]
 
@@ -136,6 +138,10 @@ class BuiltIndex:
         # The limit is process-wide and restored on exit, so two engine threads take turns (well under 1 ms).
         with _BLAS_LOCK, _blas_controller().limit(limits=1, user_api="blas"):
             return np.asarray(self.fusion.predict(self.scoring.evidence(qvec, qtokens)))
+
+    def instructs(self, qvec: np.ndarray) -> float:
+        """The probability that the message tries to instruct the bot rather than ask (the refusal model)."""
+        return self.refusal.predict(qvec)
 
 
 # --------------------------------------------------------------------------- embedding cache
@@ -230,6 +236,25 @@ class _ClassifierTrainer:
             coef[:, cls] = clf.coef_[j]
             intercept[cls] = clf.intercept_[j]
         return IntentClassifier(coef=coef.astype(np.float32), intercept=intercept.astype(np.float32))
+
+
+# C and class weights chosen by holding out one writer's injections at a time (issue 10; tests/data/README.md).
+REFUSAL_C = 16.0
+
+
+def _fit_refusal(data: TrainingData) -> RefusalModel:
+    """The refusal model: injection examples against every question, alternate and other out-of-scope example."""
+    from sklearn.linear_model import LogisticRegression
+
+    instructs = set(data.kb.instructions)
+    y_oos = np.array([t in instructs for t in data.kb.out_of_scope], dtype=bool)
+    x = np.vstack([data.q_vecs, data.alt_vecs, data.oos_vecs])
+    y = np.concatenate([np.zeros(len(data.q_vecs) + len(data.alt_vecs), dtype=bool), y_oos])
+    if not y.any() or y.all():
+        return RefusalModel(coef=np.zeros(x.shape[1], dtype=np.float32), intercept=-30.0)
+    lr = LogisticRegression(C=REFUSAL_C, max_iter=3000, class_weight="balanced")
+    lr.fit(x, y)
+    return RefusalModel(coef=lr.coef_[0].astype(np.float32), intercept=float(lr.intercept_[0]))
 
 
 def _fit_fusion(feats: np.ndarray, labels: np.ndarray) -> FusionModel:
@@ -340,6 +365,7 @@ def build_index(
     report("训练最终模型", 4, steps)
     all_alts = np.ones(len(alt_texts), dtype=bool)
     classifier = _train_classifier(data, all_alts, np.ones(len(oos_vecs), dtype=bool), trainer)
+    refusal = _fit_refusal(data)
     vecs, owner, kind = _dense_parts(data, all_alts)
     faiss_index = make_faiss_index(vecs, index_type)
     bm25 = bm25_index(_lexical_docs(data, all_alts))
@@ -357,7 +383,7 @@ def build_index(
         "entry_ids": [e.id for e in entries],
     }
     scoring = EvidenceIndex(faiss_index, owner, kind, bm25, classifier, oos_vecs, n)
-    built = BuiltIndex(scoring, fusion, manifest, [e.id for e in entries])
+    built = BuiltIndex(scoring, fusion, refusal, manifest, [e.id for e in entries])
     save_index(built, index_dir)
     report("完成", steps, steps)
     return built
@@ -427,6 +453,8 @@ def save_index(built: BuiltIndex, index_dir: Path) -> None:
         fusion_coef=built.fusion.coef,
         fusion_intercept=np.array([built.fusion.intercept]),
         oos_vecs=scoring.oos_vecs,
+        refusal_coef=built.refusal.coef,
+        refusal_intercept=np.array([built.refusal.intercept]),
     )
     scoring.bm25.save(str(tmp / "bm25"), show_progress=False)
     (tmp / "manifest.json").write_text(json.dumps(built.manifest, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -486,6 +514,7 @@ def load_index(index_dir: Path) -> BuiltIndex:
             arrays["fusion_coef"],
             float(arrays["fusion_intercept"][0]),
         )
+        refusal = RefusalModel(arrays["refusal_coef"], float(arrays["refusal_intercept"][0]))
         vec_entry, vec_kind = arrays["vec_entry"], arrays["vec_kind"]
     except Exception as exc:  # faiss raises RuntimeError, numpy ValueError/KeyError/zipfile errors
         raise IndexUnusable(
@@ -496,7 +525,7 @@ def load_index(index_dir: Path) -> BuiltIndex:
         raise IndexUnusable(f"{index_dir}: vectors.faiss and arrays.npz disagree; run `faqbot build`")
     entry_ids = list(manifest.get("entry_ids") or [])
     scoring = EvidenceIndex(faiss_index, vec_entry, vec_kind, bm25, classifier, arrays["oos_vecs"], len(entry_ids))
-    return BuiltIndex(scoring, fusion, manifest, entry_ids)
+    return BuiltIndex(scoring, fusion, refusal, manifest, entry_ids)
 
 
 def ensure_index(

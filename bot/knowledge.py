@@ -65,6 +65,8 @@ class KnowledgeBase:
     conflicts: list[Conflict] = field(default_factory=list)
     smalltalk: list[SmalltalkIntent] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
+    # the out-of-scope examples that try to instruct the bot (kind: injection): the refusal model learns them
+    instructions: list[str] = field(default_factory=list)
     user_dict: list[str] = field(default_factory=list)
     synonyms: dict[str, str] = field(default_factory=dict)
     other_platforms: list[str] = field(default_factory=list)
@@ -199,11 +201,13 @@ def _load_smalltalk(path: Path) -> list[SmalltalkIntent]:
     return out
 
 
-def _load_out_of_scope(path: Path) -> list[str]:
+def _load_out_of_scope(path: Path) -> tuple[list[str], list[str]]:
+    """Every example's text, and the texts of those that instruct the bot (kind: injection)."""
     if not path.exists():
-        return []
+        return [], []
     doc = _read_yaml(path) or {}
-    return [str(x["text"]) for x in doc.get("examples") or [] if str(x.get("text", "")).strip()]
+    examples = [x for x in doc.get("examples") or [] if str(x.get("text", "")).strip()]
+    return [str(x["text"]) for x in examples], [str(x["text"]) for x in examples if x.get("kind") == "injection"]
 
 
 def _load_lexicon(path: Path) -> tuple[list[str], dict[str, str], list[str], list[str]]:
@@ -239,6 +243,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             entries.append(e)
     ids = set(seen)
     words, synonyms, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
+    out_of_scope, instructions = _load_out_of_scope(root / "out_of_scope.yaml")
     # Only what the index is built from: editing rules, dialogue words or small talk needs no rebuild.
     digest = hashlib.sha256()
     for path in [*files, root / "lexicon.yaml", root / "out_of_scope.yaml"]:
@@ -248,7 +253,8 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         entries=entries,
         conflicts=_load_conflicts(root / "conflicts.yaml", ids),
         smalltalk=_load_smalltalk(root / "smalltalk.yaml"),
-        out_of_scope=_load_out_of_scope(root / "out_of_scope.yaml"),
+        out_of_scope=out_of_scope,
+        instructions=instructions,
         user_dict=words,
         synonyms=synonyms,
         other_platforms=platforms,

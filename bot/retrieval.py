@@ -91,6 +91,19 @@ class FusionModel:
 
 
 @dataclass
+class RefusalModel:
+    """Binary logistic regression over the query embedding: does the message try to instruct the bot (prompt
+    injection, role play, staff powers) rather than ask? Learnt from the injection examples in out_of_scope.yaml
+    against every question, alternate and other out-of-scope example."""
+
+    coef: np.ndarray  # (dim,)
+    intercept: float
+
+    def predict(self, vec: np.ndarray) -> float:
+        return float(1.0 / (1.0 + np.exp(-(float(vec @ self.coef) + self.intercept))))
+
+
+@dataclass
 class IntentClassifier:
     """Multinomial logistic regression over the query embedding; last class = out of scope."""
 

@@ -58,6 +58,11 @@ class Retriever(Protocol):
 
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]: ...
 
+    def instructs(self, message: str) -> float:
+        """The probability that the message tries to instruct the bot (prompt injection, role play) rather than
+        ask a question (0 where there is no model for it)."""
+        ...
+
 
 def distinct_answers(candidates: list[Candidate], limit: int, min_score: float = 0.0) -> list[Candidate]:
     """Up to ``limit`` candidates with different answers (a user is never asked to pick between twins)."""
@@ -102,6 +107,8 @@ class HybridRetriever:
         self.cache_size = cache_size
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_lock = threading.Lock()
+        # the last message's embedding: the refusal check and the ranking of one turn encode it once
+        self._last: tuple[str, np.ndarray] | None = None
         self._warmed = False
         # Entries with the same answer are one answer to the user (the FAQ repeats itself).
         self._canonical = np.array([_same_answer_as(kb.entries, k) for k in range(len(kb.entries))], dtype=np.int64)
@@ -117,6 +124,9 @@ class HybridRetriever:
 
     def embed(self, text: str) -> np.ndarray:
         """The query embedding, from a bounded LRU cache (popular questions repeat: a hit skips the encoder)."""
+        last = self._last
+        if last is not None and last[0] == text:
+            return last[1]
         if self.cache_size:
             with self._cache_lock:
                 hit = self._cache.get(text)
@@ -124,12 +134,16 @@ class HybridRetriever:
                     self._cache.move_to_end(text)
                     return hit
         vec = np.asarray(self.encoder.encode_queries([text])[0])
+        self._last = (text, vec)
         if self.cache_size:
             with self._cache_lock:
                 self._cache[text] = vec
                 while len(self._cache) > self.cache_size:
                     self._cache.popitem(last=False)
         return vec
+
+    def instructs(self, message: str) -> float:
+        return self.index.instructs(self.embed(self.normalizer.matching_text(message)))
 
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
         """All entries, best first, with calibrated confidence."""
@@ -167,6 +181,9 @@ class LexicalRetriever:
 
     def warm_up(self) -> None:
         self.rank("预热")
+
+    def instructs(self, message: str) -> float:
+        return 0.0  # no model without the index: the refusal patterns (gaps.yaml) still apply
 
     def rank(self, message: str, audience: str | None = None) -> list[Candidate]:
         scores = bm25_scores(self._bm25, self.normalizer.tokens(message), len(self.kb.entries))

@@ -45,6 +45,13 @@ class Settings(BaseSettings):
     allow_rebuild: bool = Field(True, description="Rebuild a missing or stale index on start; if false, refuse.")
     answer_threshold: float = Field(0.5, ge=0, le=1, description="Confidence at or above which the bot answers.")
     clarify_threshold: float = Field(0.4, ge=0, le=1, description="Below this the bot falls back to a human.")
+    refusal_threshold: float = Field(
+        0.9,
+        ge=0,
+        le=1,
+        description="Refusal model probability at or above which a message is taken as instructions to the bot "
+        "(prompt injection, role play) and politely refused.",
+    )
     database_path: Path = Field(
         PROJECT_ROOT / "var" / "faqbot.sqlite3", description="SQLite database (WAL mode): orders for the rules."
     )
