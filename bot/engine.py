@@ -298,6 +298,12 @@ class AnswerEngine:
             options = distinct_answers(ranked, MAX_OPTIONS, RELATED_MIN_SCORE)
             if len(options) < 2:
                 options = distinct_answers(ranked, 2)
+            # a question about one fact ("退出后保证金多久退回来") between two close entries, of which only one
+            # states a fact of that kind (45 个工作日 in the exit entry): that entry answers it, passage first
+            stating = self._stating(q, options)
+            if stating is not None:
+                related = [self._suggestion(c) for c in options if c is not stating]
+                return self._faq_reply(q, stating, related, [], Reason.FACT_STATED)
             lines = self.say.numbered([c.entry.question for c in options])
             return Reply(
                 q=q,
@@ -308,6 +314,13 @@ class AnswerEngine:
                 reason=Reason.AMBIGUOUS,
             )
         return self._fallback(q, ranked, Reason.LOW_CONFIDENCE, self.say.low_confidence)
+
+    def _stating(self, q: str, options: list[Candidate]) -> Candidate | None:
+        """The one option whose answer states the fact the question asks for, when exactly one does."""
+        if self.passages is None or not self.passages.asks_fact(q):
+            return None
+        stating = [c for c in options if self.passages.lead(q, c.entry.answer) is not None]
+        return stating[0] if len(stating) == 1 else None
 
     def _degraded_decide(self, q: str, text: str) -> Reply:
         """Without calibrated scores the bot never answers on a guess: a question typed (or clicked) exactly as
@@ -341,7 +354,12 @@ class AnswerEngine:
         return Reply(q=q, kind="fallback", text=text, score=ranked[0].answer_score, suggestions=related, reason=reason)
 
     def _faq_reply(
-        self, q: str, top: Candidate, related: list[Suggestion], runners_up: list[Candidate] | None = None
+        self,
+        q: str,
+        top: Candidate,
+        related: list[Suggestion],
+        runners_up: list[Candidate] | None = None,
+        reason: Reason = Reason.CONFIDENT,
     ) -> Reply:
         entry = top.entry
         notes = [c.note for c in self.kb.conflicts_for(entry.id)]
@@ -367,7 +385,7 @@ class AnswerEngine:
             score=top.answer_score,
             suggestions=related,
             conflicts=notes,
-            reason=Reason.CONFIDENT,
+            reason=reason,
             lead=lead,
         )
 

@@ -53,6 +53,7 @@ class Reason(StrEnum):
     INSTRUCTIONS = "instructions"  # the message tries to instruct the bot (prompt injection, role-play): refused
     NOT_IN_FAQ = "not_in_faq"
     FACT_NOT_STATED = "fact_not_stated"  # asks for a value (a time, an amount, a count) no close entry states
+    FACT_STATED = "fact_stated"  # between close entries, the one that states the fact asked for answers
     EMPTY_INPUT = "empty_input"
     TOO_LONG = "too_long"
     INVALID_INPUT = "invalid_input"

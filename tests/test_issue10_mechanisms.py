@@ -348,3 +348,16 @@ def test_the_refusal_model_leaves_requests_that_ask_the_faq_alone(
     reply = engine.answer(message)
     assert reply.reason != "instructions"
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
+
+
+def test_between_close_entries_the_one_stating_the_asked_fact_answers(engine: AnswerEngine) -> None:
+    """Two close entries, one fact asked: only the exit entry states how long the deposit takes (45 个工作日), so
+    it answers, passage first; a question that asks no fact, or one both entries state, keeps the choice."""
+    by_q = {c.entry.question: c for c in engine.rank("退出后保证金能退吗")}
+    deposit, exit_ = by_q["服务商申请退出云市场后，能否申请退还保证金？"], by_q["服务商怎么退出云市场？"]
+    chosen = engine._stating("退出后保证金多久退回来", [deposit, exit_])
+    assert chosen is exit_
+    assert engine._stating("退出后保证金能退吗", [deposit, exit_]) is None  # asks no fact
+    assert engine._stating("退出后保证金多久退回来", [exit_, exit_]) is None  # both state it: still a choice
+    reply = engine.answer("退出后保证金多久退回来")
+    assert reply.kind == "faq" and reply.lead is not None and "45个工作日" in reply.lead

@@ -28,13 +28,15 @@ SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(DEV_SET_2, id="dev2")]
 # 259/261 top-1, 261/261 top-3, 59/60 OOS, 1 wrong, 0 false fallbacks; dev2 254/257, 256/257, 49/50, 3 wrong, 0
 # false fallbacks. (The third round of alternates — questions about facts inside the answers — moved one
 # out-of-scope question here and one top-3 there, and took the 4 + 1 false fallbacks the negatives had cost.)
+# The third writer's 469 negatives (2026-12-02) cost dev2 one false fallback ("请问镜像能不能拖回我自己电脑上呀？"),
+# against +6 out of scope rejected on the three fresh dev sets; accepted, and gated at what it measures.
 AT_LEAST = {
     "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 59},
     "dev_queries_2.jsonl": {"top1": 254, "top3": 256, "oos_recall": 49},
 }
 AT_MOST = {
     "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 0},
-    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 0},
+    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 1},
 }
 
 
@@ -121,8 +123,9 @@ def test_every_fresh_set_reads_and_expects_real_questions(engine: AnswerEngine, 
     assert all(set(c.also) <= questions for c in cases)
 
 
-# measured 2026-12-02 (638b04e): 284 pairs, every one kept
-KEPT_AFTER_ANOTHER_TOPIC, LOST_AFTER_ANOTHER_TOPIC = 284, 0
+# measured 2026-12-02 (638b04e): 284 pairs, every one kept; after the third writer's negatives (edd9a77) 283 pairs
+# (one question or its predecessor is no longer answered alone, so the pair is not formed), every one kept
+KEPT_AFTER_ANOTHER_TOPIC, LOST_AFTER_ANOTHER_TOPIC = 283, 0
 
 
 def test_a_clear_short_question_keeps_its_answer_after_another_topic(engine: AnswerEngine) -> None:
