@@ -191,12 +191,6 @@ class AnswerEngine:
         norm = self.normalizer.text(text)  # simplified, lower case: what the refusals, platforms and gaps match
         if self.gaps.instructs(norm):  # never an FAQ answer or a rule for these
             return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
-        if (
-            not self.degraded
-            and len(self._key(text)) >= REFUSAL_MIN_CHARS
-            and self.retriever.instructs(text) >= self.settings.refusal_threshold
-        ):
-            return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
         platform = self._other_platform(norm)
         if platform is not None:
             opening = self.say.say("other_platform", platform=platform)
@@ -212,6 +206,15 @@ class AnswerEngine:
             if ruled.kind == "rule":
                 session.topic_text = text[-TOPIC_CHARS:]
             return ruled
+        # After the rules: a buyer's own refund case told angrily or in English ("我要退款！", "refund pls") reads
+        # like an order to the bot to the refusal model, and is the rules' to decide (they apply the FAQ's rules,
+        # never the message's). The patterns above refuse the plain instructions before anything else.
+        if (
+            not self.degraded
+            and len(self._key(text)) >= REFUSAL_MIN_CHARS
+            and self.retriever.instructs(text) >= self.settings.refusal_threshold
+        ):
+            return self._polite(raw, Reason.INSTRUCTIONS, self.say.instructions)
 
         intent = self._smalltalk.get(self._key(text))
         if intent is not None:
