@@ -33,8 +33,9 @@ RELATED_MIN_SCORE = 0.01
 # A turn this short (characters of words) may lean on the question answered before it (AnswerEngine._in_context).
 FOLLOWUP_MAX_CHARS = 16
 TOPIC_CHARS = 80  # how much of the conversation's wording a follow-up carries
-# A message this short (characters of words) is never refused by the refusal model alone: "好的", "是", "ok" answer a
-# rule's question, and a few characters cannot carry instructions the patterns in gaps.yaml would miss.
+# A message this short (characters of words) is never refused by the refusal model: short chatter ("谢谢你真棒",
+# "好累啊") scores high with it and is no instruction, and a few characters cannot carry instructions the patterns
+# in gaps.yaml would miss.
 REFUSAL_MIN_CHARS = 8
 # Retrieval this sure of an entry outweighs a rule whose trigger is a few shared words (Rule.yields).
 TOPIC_CONFIDENCE = 0.9
