@@ -99,6 +99,11 @@ HOLDOUT_SHA256 = {
         "facts.jsonl": "071035cbd025268c1ec86940cf679f09782a9dec9a95fd72eccf420de0f7e21e",
         "followups.jsonl": "aa61337396d4cf1d692479544d4da5e7e9317379a49fb210d280818801a66cd0",
     },
+    "holdout_6": {
+        "questions.jsonl": "d11cd870e2e7a818454a9b3f1d4060c31794757d7ed5d22ae022a9e86a24eddb",
+        "facts.jsonl": "0dac257337d32f2d18675bc5dd0d6a7a6c42e1203c1275de1eeda74e9c764906",
+        "followups.jsonl": "9f04c4ba91223e817149b4d1d2b6640956a71a85e4531b9b9b03801d8e420e5b",
+    },
 }
 
 
