@@ -21,6 +21,7 @@ AUDIENCES: tuple[str, ...] = ("buyer", "provider", "both")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # a few for a rare entry, a few dozen where people ask it many ways (issue 10); more is a sign of a dump, not curation
 MIN_ALTERNATES, MAX_ALTERNATES = 3, 90
+CURATED = "curated"  # the writer of the project's own alternates and out-of-scope examples
 
 
 # libyaml's safe loader when PyYAML was built with it (about 10× faster than the pure-Python one).
@@ -35,8 +36,11 @@ class FaqEntry:
     question: str
     answer: str
     updated: str  # "YYYY-MM-DD HH:MM:SS" as in the source
-    alternates: tuple[str, ...]
+    alternates: tuple[str, ...]  # the curated list, then each writer's (alternates_by_writer)
     source_file: str
+    # who wrote each alternate, aligned with ``alternates`` (CURATED: the project's own list). The build's calibration
+    # folds hold out whole writers, so the confidence model is fitted on phrasings from sources it never saw.
+    writers: tuple[str, ...] = ()
 
     @property
     def updated_date(self) -> str:
@@ -67,6 +71,7 @@ class KnowledgeBase:
     out_of_scope: list[str] = field(default_factory=list)
     # the out-of-scope examples that try to instruct the bot (kind: injection): the refusal model learns them
     instructions: list[str] = field(default_factory=list)
+    out_of_scope_writers: list[str] = field(default_factory=list)  # aligned with out_of_scope (CURATED: ours)
     user_dict: list[str] = field(default_factory=list)
     synonyms: dict[str, str] = field(default_factory=dict)
     other_platforms: list[str] = field(default_factory=list)
@@ -155,6 +160,17 @@ def _load_category(path: Path) -> list[FaqEntry]:
         alternates = raw.get("alternates") or []
         if not isinstance(alternates, list) or not all(isinstance(a, str) and a.strip() for a in alternates):
             raise KnowledgeError(f"{where}: 'alternates' must be a list of non-empty strings")
+        writers = [CURATED] * len(alternates)
+        by_writer = raw.get("alternates_by_writer") or {}
+        if not isinstance(by_writer, dict):
+            raise KnowledgeError(f"{where}: 'alternates_by_writer' must map a writer's name to a list of alternates")
+        for writer, more in by_writer.items():
+            if not isinstance(writer, str) or not writer.strip() or writer == CURATED:
+                raise KnowledgeError(f"{where}: alternates_by_writer: {writer!r} is not a writer's name")
+            if not isinstance(more, list) or not all(isinstance(a, str) and a.strip() for a in more):
+                raise KnowledgeError(f"{where}: alternates_by_writer: {writer}: must be a list of non-empty strings")
+            alternates = [*alternates, *more]
+            writers += [writer] * len(more)
         if not MIN_ALTERNATES <= len(alternates) <= MAX_ALTERNATES:
             raise KnowledgeError(f"{where}: needs {MIN_ALTERNATES}-{MAX_ALTERNATES} alternates, has {len(alternates)}")
         entries.append(
@@ -167,6 +183,7 @@ def _load_category(path: Path) -> list[FaqEntry]:
                 updated=updated,
                 alternates=tuple(a.strip() for a in alternates),
                 source_file=path.name,
+                writers=tuple(writers),
             )
         )
     return entries
@@ -201,13 +218,15 @@ def _load_smalltalk(path: Path) -> list[SmalltalkIntent]:
     return out
 
 
-def _load_out_of_scope(path: Path) -> tuple[list[str], list[str]]:
-    """Every example's text, and the texts of those that instruct the bot (kind: injection)."""
+def _load_out_of_scope(path: Path) -> tuple[list[str], list[str], list[str]]:
+    """Every example's text, the texts of those that instruct the bot (kind: injection), and who wrote each."""
     if not path.exists():
-        return [], []
+        return [], [], []
     doc = _read_yaml(path) or {}
     examples = [x for x in doc.get("examples") or [] if str(x.get("text", "")).strip()]
-    return [str(x["text"]) for x in examples], [str(x["text"]) for x in examples if x.get("kind") == "injection"]
+    texts = [str(x["text"]) for x in examples]
+    instructions = [str(x["text"]) for x in examples if x.get("kind") == "injection"]
+    return texts, instructions, [str(x.get("writer") or CURATED) for x in examples]
 
 
 def _load_lexicon(path: Path) -> tuple[list[str], dict[str, str], list[str], list[str]]:
@@ -243,7 +262,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             entries.append(e)
     ids = set(seen)
     words, synonyms, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
-    out_of_scope, instructions = _load_out_of_scope(root / "out_of_scope.yaml")
+    out_of_scope, instructions, oos_writers = _load_out_of_scope(root / "out_of_scope.yaml")
     # Only what the index is built from: editing rules, dialogue words or small talk needs no rebuild.
     digest = hashlib.sha256()
     for path in [*files, root / "lexicon.yaml", root / "out_of_scope.yaml"]:
@@ -255,6 +274,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         smalltalk=_load_smalltalk(root / "smalltalk.yaml"),
         out_of_scope=out_of_scope,
         instructions=instructions,
+        out_of_scope_writers=oos_writers,
         user_dict=words,
         synonyms=synonyms,
         other_platforms=platforms,

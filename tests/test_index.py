@@ -137,3 +137,19 @@ def test_queries_on_two_threads_leave_the_blas_thread_count_as_it_was(engine: An
     with ThreadPoolExecutor(max_workers=2) as pool:
         assert all(pool.map(lambda q: bool(engine.rank(q)), questions))
     assert blas_threads() == before
+
+
+def test_calibration_folds_hold_out_whole_writers() -> None:
+    import numpy as np
+
+    from bot.index import CV_FOLDS, writer_folds
+
+    writers = ["curated"] * 50 + ["a"] * 40 + ["b"] * 30 + ["c"] * 20 + ["d"] * 10
+    folds = writer_folds(writers, np.random.default_rng(0))
+    for w in set(writers):
+        assert len({int(f) for f, x in zip(folds, writers, strict=True) if x == w}) == 1, w  # one fold per writer
+    sizes = np.bincount(folds, minlength=CV_FOLDS)
+    assert sorted(sizes.tolist()) == [50, 50, 50]  # largest first, each to the smallest fold
+    # fewer writers than folds: nothing to hold out by writer, random folds over every phrasing
+    two = writer_folds(["curated"] * 30 + ["a"] * 30, np.random.default_rng(0))
+    assert set(np.bincount(two).tolist()) == {20}

@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from bot.knowledge import (
+    CURATED,
     MAX_ALTERNATES,
     MIN_ALTERNATES,
     SCREENSHOT_NOTE,
@@ -166,7 +167,10 @@ def test_missing_field_and_bad_audience(knowledge_copy: Path) -> None:
 
 
 def test_alternate_count_is_enforced(knowledge_copy: Path) -> None:
-    _edit(knowledge_copy / "faq" / "miniprogram.yaml", lambda d: d["entries"][2].update(alternates=["一", "二"]))
+    _edit(
+        knowledge_copy / "faq" / "miniprogram.yaml",
+        lambda d: d["entries"][2].update(alternates=["一", "二"], alternates_by_writer={}),
+    )
     with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-90 alternates, has 2"):
         load_knowledge(knowledge_copy)
 
@@ -190,3 +194,39 @@ def test_content_hash_changes_with_the_data(knowledge_copy: Path) -> None:
         lambda d: d["entries"][0]["alternates"].__setitem__(0, "镜像到底是啥"),
     )
     assert load_knowledge(knowledge_copy).content_hash != before
+
+
+def test_every_alternate_knows_its_writer() -> None:
+    """The curated list, then each writer's list (alternates_by_writer); negatives name theirs (writer:)."""
+    kb = load_knowledge(PROJECT_ROOT / "knowledge")
+    for e in kb.entries:
+        assert len(e.writers) == len(e.alternates)
+        assert e.writers[0] == CURATED
+    writers = {w for e in kb.entries for w in e.writers}
+    assert len(writers) >= 4 and CURATED in writers
+    assert len(kb.out_of_scope_writers) == len(kb.out_of_scope)
+    assert len(set(kb.out_of_scope_writers)) >= 3
+
+
+def test_alternates_by_writer_are_read_after_the_curated_list(knowledge_copy: Path) -> None:
+    _edit(
+        knowledge_copy / "faq" / "miniprogram.yaml",
+        lambda d: d["entries"][2].update(alternates=["一", "二"], alternates_by_writer={"someone": ["三", "四"]}),
+    )
+    entry = next(e for e in load_knowledge(knowledge_copy).entries if e.id == "miniprogram-purchase")
+    assert entry.alternates == ("一", "二", "三", "四")
+    assert entry.writers == (CURATED, CURATED, "someone", "someone")
+
+
+@pytest.mark.parametrize(
+    ("by_writer", "error"),
+    [
+        (["三", "四"], "must map a writer's name"),
+        ({"someone": "三"}, "someone: must be a list of non-empty strings"),
+        ({CURATED: ["三"]}, "is not a writer's name"),
+    ],
+)
+def test_a_broken_alternates_by_writer_is_refused(knowledge_copy: Path, by_writer: object, error: str) -> None:
+    _edit(knowledge_copy / "faq" / "miniprogram.yaml", lambda d: d["entries"][2].update(alternates_by_writer=by_writer))
+    with pytest.raises(KnowledgeError, match=rf"miniprogram\.yaml.*{error}"):
+        load_knowledge(knowledge_copy)

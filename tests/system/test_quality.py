@@ -30,13 +30,16 @@ SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(DEV_SET_2, id="dev2")]
 # out-of-scope question here and one top-3 there, and took the 4 + 1 false fallbacks the negatives had cost.)
 # The third writer's 469 negatives (2026-12-02) cost dev2 one false fallback ("请问镜像能不能拖回我自己电脑上呀？"),
 # against +6 out of scope rejected on the three fresh dev sets; accepted, and gated at what it measures.
+# Calibration folds that hold out whole writers and a fourth round of alternates (writers 9-11) then cost dev one
+# false fallback and dev2 one right answer, one top-3 and one false fallback, against +7 right, -4 false fallbacks
+# and +9 buried facts on the fresh dev sets (written by people the build never saw); accepted, gated as measured.
 AT_LEAST = {
     "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 59},
-    "dev_queries_2.jsonl": {"top1": 254, "top3": 256, "oos_recall": 49},
+    "dev_queries_2.jsonl": {"top1": 253, "top3": 255, "oos_recall": 49},
 }
 AT_MOST = {
-    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 0},
-    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 1},
+    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 1},
+    "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 2},
 }
 
 
