@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import pct  # noqa: E402
 from bot.engine import AnswerEngine  # noqa: E402
 from bot.evaluation import read_cases  # noqa: E402
+from bot.retriever import HybridRetriever  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wiring import build_engine, open_storage  # noqa: E402
 
@@ -107,7 +108,11 @@ def rules_overhead(rounds: int) -> dict[str, float]:
     settings = Settings(query_cache_size=0)
     with_rules = build_engine(settings, open_storage(settings).orders)
     w = with_rules
-    bare = AnswerEngine(w.settings, w.kb, w.normalizer, w.retriever, w.messages)  # the same engine without rules
+    # the same engine without rules, with a retriever of its own over the same index and encoder: the retriever
+    # keeps the last message's embedding, and sharing it would let the second engine skip the encoder
+    assert isinstance(w.retriever, HybridRetriever)
+    own = HybridRetriever(w.kb, w.retriever.encoder, w.normalizer, w.retriever.index)
+    bare = AnswerEngine(w.settings, w.kb, w.normalizer, own, w.messages)
     with_rules.warm_up()
     rules = with_rules.dialogue
     assert rules is not None

@@ -50,8 +50,10 @@ from bot.retrieval import (
 )
 
 log = logging.getLogger(__name__)
-FORMAT_VERSION = 2  # 2: the refusal model (arrays.npz: refusal_coef, refusal_intercept)
+# 2: the refusal model (arrays.npz: refusal_coef, refusal_intercept); 3: features from the nearest 256 vectors
+FORMAT_VERSION = 3
 CV_FOLDS = 3
+NEAREST_VECTORS = 256  # per query: enough for the best vector of every entry that can be a candidate
 Progress = Callable[[str, int, int], None]
 
 
@@ -92,7 +94,9 @@ class EvidenceIndex:
     def evidence(self, qvec: np.ndarray, qtokens: list[str]) -> np.ndarray:
         """Fusion features per entry: classifier, dense and BM25 evidence (see ``pair_features``)."""
         index = self.faiss_index
-        k = index.ntotal if not hasattr(index, "hnsw") else min(index.ntotal, 256)
+        # The nearest vectors only: an entry none of whose vectors is among them gets the floor (the k-th
+        # similarity) — it is never a candidate. Sorting every vector cost 0.7 ms a query at 4,500 vectors.
+        k = min(index.ntotal, NEAREST_VECTORS)
         sims, ids = index.search(qvec.reshape(1, -1), k)
         sims, ids = sims[0], ids[0]
         valid_kind = np.where(ids >= 0, self.vec_kind[np.maximum(ids, 0)], -1)
