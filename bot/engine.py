@@ -321,7 +321,7 @@ class AnswerEngine:
 
     def _stating(self, q: str, options: list[Candidate]) -> Candidate | None:
         """The one option whose answer states the fact the question asks for, when exactly one does."""
-        if self.passages is None or not self.passages.asks_fact(q):
+        if self.passages is None or not self.passages.asks_value(q):
             return None
         stating = [c for c in options if self.passages.lead(q, c.entry.answer) is not None]
         return stating[0] if len(stating) == 1 else None

@@ -95,6 +95,12 @@ class Passages:
     def asks_fact(self, question: str) -> bool:
         return bool(self._asked(question))
 
+    def asks_value(self, question: str) -> bool:
+        """The question asks for a value itself (a kind's ``value_asks``: "多久", "多少钱", "寄到哪"), not only
+        uses a word of its kind ("以后" is a date word in "退出以后保证金能退吗", which asks no date)."""
+        norm = focus(self.normalizer.text(question))
+        return any(k.value_asks is not None and k.value_asks.search(norm) for k in self.kinds)
+
     def unstated(self, question: str, entry_question: str, answers: list[str]) -> FactKind | None:
         """The kind of value the question asks for ("多久", "最多几个") when the entry does not ask it itself and
         none of ``answers`` (the entry's and the close ones') states one: the FAQ talks about the topic but does

@@ -368,6 +368,7 @@ def test_between_close_entries_the_one_stating_the_asked_fact_answers(engine: An
     chosen = engine._stating("退出后保证金多久退回来", [deposit, exit_])
     assert chosen is exit_
     assert engine._stating("退出后保证金能退吗", [deposit, exit_]) is None  # asks no fact
+    assert engine._stating("退出云市场以后保证金能退吗", [deposit, exit_]) is None  # a date word, no value asked
     assert engine._stating("退出后保证金多久退回来", [exit_, exit_]) is None  # both state it: still a choice
     reply = engine.answer("退出后保证金多久退回来")
     assert reply.kind == "faq" and reply.lead is not None and "45个工作日" in reply.lead
