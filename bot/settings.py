@@ -46,7 +46,7 @@ class Settings(BaseSettings):
     answer_threshold: float = Field(0.5, ge=0, le=1, description="Confidence at or above which the bot answers.")
     clarify_threshold: float = Field(0.4, ge=0, le=1, description="Below this the bot falls back to a human.")
     refusal_threshold: float = Field(
-        0.9,
+        0.8,
         ge=0,
         le=1,
         description="Refusal model probability at or above which a message is taken as instructions to the bot "
