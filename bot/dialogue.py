@@ -43,6 +43,10 @@ class DialogueWords(BaseModel):
     class Handoff(BaseModel):
         patterns: list[str]
         exact: list[str]
+        # a message that names the service (one of ``names``) only to ask about it (``asks_about``: "人工客服电话是
+        # 多少") is a question, not a request; "人工客服电话打不通，帮我转人工" still asks for a person
+        names: list[str] = []
+        asks_about: list[str] = []
 
     class Cancel(BaseModel):
         words: list[str]
@@ -188,7 +192,13 @@ class Dialogue:
     # ------------------------------------------------------------------ hand-over, cancel, which rule
 
     def _is_handoff(self, turn: Turn) -> bool:
-        return turn.key in self._handoff_exact or any(p in turn.text for p in self.words.handoff.patterns)
+        if turn.key in self._handoff_exact:
+            return True
+        handoff = self.words.handoff
+        matched = [p for p in handoff.patterns if p in turn.text]
+        if matched and all(p in handoff.names for p in matched) and any(w in turn.text for w in handoff.asks_about):
+            return False
+        return bool(matched)
 
     def _is_cancel(self, turn: Turn) -> bool:
         c = self.words.cancel

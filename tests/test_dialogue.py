@@ -138,3 +138,18 @@ def test_today_is_injectable(engine: AnswerEngine) -> None:
     a = engine.answer("我11月24日买的SaaS模板能退款吗", {"today": "2026-11-28"})
     b = engine.answer("我11月24日买的SaaS模板能退款吗", {"today": "2026-11-29"})
     assert a.rule.decision == "refund_in_window" and b.rule.decision == "negotiate_with_provider"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("message", "handoff"),
+    [
+        ("联系不上服务商的时候，腾讯云人工客服电话是多少？", False),  # asks for the number the FAQ states
+        ("人工客服热线多少", False),
+        ("人工客服电话打不通，帮我转人工", True),  # 转人工 asks for a person, whatever else it says
+        ("我要人工客服", True),
+        ("找人工客服，电话说不清楚", True),
+    ],
+)
+def test_naming_the_service_to_ask_about_it_is_not_a_request(engine: AnswerEngine, message: str, handoff: bool) -> None:
+    reply = engine.answer(message)
+    assert (reply.kind == "handoff") is handoff, (reply.kind, reply.reason)
