@@ -107,6 +107,11 @@ HOLDOUT_SHA256 = {
         "facts.jsonl": "0dac257337d32f2d18675bc5dd0d6a7a6c42e1203c1275de1eeda74e9c764906",
         "followups.jsonl": "9f04c4ba91223e817149b4d1d2b6640956a71a85e4531b9b9b03801d8e420e5b",
     },
+    "holdout_7": {
+        "questions.jsonl": "bd035aa6e4ceb1d002abce796cf14f6e1b82b36d5cf462bb7c9c05122f61c402",
+        "facts.jsonl": "ef09bbee45baaf5cbd67d9c4e1ad5412b604d1723954c649f5817ce3c43f9c58",
+        "followups.jsonl": "31cacc5519ce6d98f7b29df80206fe6e1374e45bb8a0aa58463011f3f5358bdb",
+    },
 }
 
 
