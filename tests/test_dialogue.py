@@ -153,3 +153,11 @@ def test_today_is_injectable(engine: AnswerEngine) -> None:
 def test_naming_the_service_to_ask_about_it_is_not_a_request(engine: AnswerEngine, message: str, handoff: bool) -> None:
     reply = engine.answer(message)
     assert (reply.kind == "handoff") is handoff, (reply.kind, reply.reason)
+
+
+def test_the_hotline_question_gets_the_number_not_a_refund_decision(engine: AnswerEngine) -> None:
+    """"联系不上服务商" is a refund situation, but "人工客服" is the hotline, not a 人工服务 product: no rule starts,
+    and the FAQ's number is the answer."""
+    reply = engine.answer("联系不上服务商的时候，腾讯云人工客服电话是多少？")
+    assert reply.kind == "faq" and reply.faq is not None
+    assert reply.faq.question == "如果联系不到服务商，如何处理？" and "4009100100" in reply.text

@@ -54,6 +54,7 @@ class DeliveryFacts(BaseModel):
 class RefundWords(BaseModel):
     topic: list[str]
     not_topic: list[str]
+    not_product: list[str] = []  # phrases whose words are no product ("人工客服" is the hotline, not 人工服务)
     confirmed_yes: list[str]
     confirmed_no: list[str]
     confirmed_no_patterns: list[re.Pattern[str]]
@@ -116,9 +117,12 @@ class RefundEligibility(RuleBase):
         words — including one joined by a modifier ending in 的 — a service word wins ("小程序定制开发",
         "定制开发的小程序", "网站运维", "网站部署上线的人工服务" are services), otherwise the head (last) word."""
         hits: list[tuple[int, int, DeliveryType, bool]] = []
+        text = turn.text
+        for phrase in self.facts.words.not_product:  # blanked out, positions kept
+            text = text.replace(phrase, "\u3000" * len(phrase))
         for kind, facts in self.facts.delivery_types.items():
             for w in [*facts.names, *facts.words]:
-                pos = find_word(turn.text, w)
+                pos = find_word(text, w)
                 if pos >= 0:
                     hits.append((pos, pos + len(w.replace("…", "")), kind, w in facts.names))
         if not hits:
