@@ -156,7 +156,7 @@ def test_naming_the_service_to_ask_about_it_is_not_a_request(engine: AnswerEngin
 
 
 def test_the_hotline_question_gets_the_number_not_a_refund_decision(engine: AnswerEngine) -> None:
-    """"联系不上服务商" is a refund situation, but "人工客服" is the hotline, not a 人工服务 product: no rule starts,
+    """ "联系不上服务商" is a refund situation, but "人工客服" is the hotline, not a 人工服务 product: no rule starts,
     and the FAQ's number is the answer."""
     reply = engine.answer("联系不上服务商的时候，腾讯云人工客服电话是多少？")
     assert reply.kind == "faq" and reply.faq is not None
