@@ -112,6 +112,11 @@ HOLDOUT_SHA256 = {
         "facts.jsonl": "ef09bbee45baaf5cbd67d9c4e1ad5412b604d1723954c649f5817ce3c43f9c58",
         "followups.jsonl": "31cacc5519ce6d98f7b29df80206fe6e1374e45bb8a0aa58463011f3f5358bdb",
     },
+    "holdout_8": {
+        "questions.jsonl": "6920ce98fe1def4aed0cd67c74b9c0e45f3998610546c5cc291e6efef22e8c84",
+        "facts.jsonl": "a5b9856ac0164b4b9297fad95058a3e169b40bead9309bed1b6cba8f47b3606b",
+        "followups.jsonl": "74b9f2a34b78ff59d17edf6859476f2895de4852dba377e4af93639cd7c00692",
+    },
 }
 
 
