@@ -8,8 +8,11 @@ except that a piece which is a real word of its own (入住, 体现, 服务器, 
 (入驻, 提现), never to a word that merely occurs in a question (服务期, 一致); so does a piece with a function
 character (不回, 加个: 不会 and 价格 are question words, not what was meant). For pieces of three or more
 characters the usual IME confusions count as the same sound (zh/z, ch/c, sh/s, n/l, -ng/-n, f/h): 小成序 and 小城序
-both give 小程序. A sound two domain words share is left alone — the message, not a guess, decides: 上驾 stays,
-because 上架 and 商家 are both "shang jia"; so is a near-miss sound (编揖 is "bian yi", 编辑 "bian ji").
+both give 小程序. A sound two domain words share is decided by the characters around the piece: the domain word
+that the FAQ's questions and alternates write most often beside them wins (上驾商品 → 上架商品: "上架商" is common,
+"商家商" is not); with no such evidence the piece stays. A near-miss sound stays too (编揖 "bian yi", 编辑 "bian ji").
+A word of the dictionary counts as a real word of its own only when it is common (jieba frequency
+≥ ``ORDINARY_MIN_FREQ``): 倒入 and 限至 are rare, and read as 导入 and 限制.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ _CJK_WORD = re.compile(r"^[\u4e00-\u9fff]{2,5}$")
 _FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^sh"), "s"), (re.compile(r"^l"), "n"),
           (re.compile(r"^h(?=u)"), "f"), (re.compile(r"ng$"), "n"))  # fmt: skip
 MIN_FUZZY_CHARS = 3  # two-character words match on the exact sound only
+ORDINARY_MIN_FREQ = 500  # jieba frequency from which a dictionary word is a real word (入住 200000, 倒入 121)
 # A piece with one of these characters ("不回", "加个") is ordinary text: only a strong word replaces it.
 FUNCTION_CHARS = frozenset("不没个了的是在有也就都还又把被给让和与或及吗呢吧啊很太")
 
@@ -53,8 +57,10 @@ class Homophones:
         strong_words: Iterable[str],
         cut: Callable[[str], list[str]],
         is_word: Callable[[str], bool],
+        context: Callable[[], Iterable[str]] = tuple,
     ) -> None:
         self.strong = {w for w in strong_words if _CJK_WORD.match(w)}
+        self._context_texts = context  # the domain's own writing: which of two same-sounding words it uses where
         self.words = sorted(self.strong | {w for w in domain_words if _CJK_WORD.match(w)})
         self._keep = set(self.words)
         self._cut = cut
@@ -72,8 +78,24 @@ class Homophones:
             exact.setdefault(" ".join(syl), set()).add(w)
             if len(w) >= MIN_FUZZY_CHARS:
                 exact.setdefault("~" + " ".join(map(_fuzzy, syl)), set()).add(w)
-        # a sound shared by two domain words decides nothing
+        self._shared = {sound: sorted(ws) for sound, ws in exact.items() if len(ws) > 1}
         return {sound: next(iter(ws)) for sound, ws in exact.items() if len(ws) == 1}
+
+    @cached_property
+    def _context(self) -> str:
+        return "\n".join(self._context_texts())  # read on the first shared sound, not at start-up
+
+    def _in_context(self, sound: str, before: str, after: str) -> str | None:
+        """Of the domain words sharing ``sound``, the one the domain's writing uses most beside these characters
+        (None without evidence or on a tie)."""
+        if sound not in self._shared or not (before or after) or not self._context:
+            return None
+        counts = sorted(
+            ((self._context.count(before + w) if before else 0) + (self._context.count(w + after) if after else 0), w)
+            for w in self._shared[sound]
+        )
+        (second, _), (best, word) = counts[-2], counts[-1]
+        return word if best > second else None
 
     def warm_up(self) -> None:
         _ = self._by_sound
@@ -83,13 +105,15 @@ class Homophones:
             return text
         return _CJK_RUN.sub(lambda m: self._fix_run(m.group(0)), text)
 
-    def _sounds_like(self, piece: str) -> str | None:
+    def _sounds_like(self, piece: str, before: str = "", after: str = "") -> str | None:
         syl = _syllables(piece)
         if len(syl) != len(piece):  # a character pypinyin does not know
             return None
-        word = self._by_sound.get(" ".join(syl))
+        sound = " ".join(syl)
+        word = self._by_sound.get(sound) or self._in_context(sound, before, after)
         if word is None and len(piece) >= MIN_FUZZY_CHARS:
-            word = self._by_sound.get("~" + " ".join(map(_fuzzy, syl)))
+            fuzzy = "~" + " ".join(map(_fuzzy, syl))
+            word = self._by_sound.get(fuzzy) or self._in_context(fuzzy, before, after)
         return word
 
     def _replacement(self, words: list[str], i: int) -> tuple[str, int] | None:
@@ -100,7 +124,9 @@ class Homophones:
             piece = "".join(words[i : i + n])
             if not 2 <= len(piece) <= 5 or piece in self._keep:
                 continue
-            word = self._sounds_like(piece)
+            before = words[i - 1][-1:] if i > 0 else ""
+            after = words[i + n][:1] if i + n < len(words) else ""
+            word = self._sounds_like(piece, before, after)
             ordinary = (n == 1 and self._is_word(piece)) or any(ch in FUNCTION_CHARS for ch in piece)
             if word is not None and (word in self.strong or not ordinary):
                 return word, n

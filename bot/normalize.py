@@ -25,7 +25,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.homophones import Homophones
+from bot.homophones import ORDINARY_MIN_FREQ, Homophones
 
 if TYPE_CHECKING:
     from bot.knowledge import KnowledgeBase
@@ -36,7 +36,7 @@ _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
 # What the query side does beyond tokenising (homophones, focus): part of the normaliser's id, so an index built
 # with other matching text is rebuilt.
-MATCHING_VERSION = "m4"
+MATCHING_VERSION = "m5"
 
 # Function words and question particles that carry no topic.
 STOPWORDS = frozenset(
@@ -251,9 +251,11 @@ class Normalizer:
         neutral_words: Iterable[str] = (),
         dictionary_dir: Path | None = None,
         questions: Iterable[str] = (),
+        phrasings: Iterable[str] = (),
     ) -> None:
         self.dictionary_dir = dictionary_dir
         self.questions = list(questions)
+        self.phrasings = list(phrasings)  # the alternates: how the domain writes its words (homophones' context)
         self.user_words = list(user_words)
         self.synonyms = {clean_text(k): clean_text(v) for k, v in (synonyms or {}).items()}
         neutral = sorted({clean_text(w) for w in neutral_words if w.strip()}, key=len, reverse=True)
@@ -265,7 +267,14 @@ class Normalizer:
 
         With ``dictionary_dir`` (the index directory), jieba uses the trimmed dictionary kept there.
         """
-        return cls(kb.user_dict, kb.synonyms, kb.neutral_words, dictionary_dir, [e.question for e in kb.entries])
+        return cls(
+            kb.user_dict,
+            kb.synonyms,
+            kb.neutral_words,
+            dictionary_dir,
+            [e.question for e in kb.entries],
+            [a for e in kb.entries for a in e.alternates],
+        )
 
     @property
     def id(self) -> str:
@@ -302,7 +311,11 @@ class Normalizer:
         strong = [clean_text(w) for w in [*self.user_words, *self.synonyms.values()]]
         tok = self._jieba
         words = [w for q in self.questions for w in tok.lcut(self.text(q)) if w not in STOPWORDS]
-        return Homophones(words, strong, tok.lcut, lambda w: tok.FREQ.get(w, 0) > 0)
+
+        def context() -> list[str]:
+            return [self.text(t) for t in [*self.questions, *self.phrasings]]
+
+        return Homophones(words, strong, tok.lcut, lambda w: tok.FREQ.get(w, 0) >= ORDINARY_MIN_FREQ, context)
 
     def warm_up(self) -> None:
         self._t2s.convert("預熱")

@@ -33,12 +33,14 @@ SETS = [pytest.param(DEV_SET, id="dev"), pytest.param(DEV_SET_2, id="dev2")]
 # Calibration folds that hold out whole writers and a fourth round of alternates (writers 9-11) then cost dev one
 # false fallback and dev2 one right answer, one top-3 and one false fallback, against +7 right, -4 false fallbacks
 # and +9 buried facts on the fresh dev sets (written by people the build never saw); accepted, gated as measured.
+# Homophones decided by context and rare dictionary words read as domain words gave dev one top-1 ("镜像怎么倒入"),
+# one out of scope and its false fallback back.
 AT_LEAST = {
-    "dev_queries.jsonl": {"top1": 259, "top3": 261, "oos_recall": 59},
+    "dev_queries.jsonl": {"top1": 260, "top3": 261, "oos_recall": 60},
     "dev_queries_2.jsonl": {"top1": 253, "top3": 255, "oos_recall": 49},
 }
 AT_MOST = {
-    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 1},
+    "dev_queries.jsonl": {"answered_wrong": 1, "false_fallback_rate": 0},
     "dev_queries_2.jsonl": {"answered_wrong": 3, "false_fallback_rate": 2},
 }
 
