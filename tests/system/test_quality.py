@@ -119,6 +119,11 @@ HOLDOUT_SHA256 = {
         "facts.jsonl": "a5b9856ac0164b4b9297fad95058a3e169b40bead9309bed1b6cba8f47b3606b",
         "followups.jsonl": "74b9f2a34b78ff59d17edf6859476f2895de4852dba377e4af93639cd7c00692",
     },
+    "holdout_9": {
+        "questions.jsonl": "a3c1f57af0984191dad9211b61891c1f9f92a6e092e9a3e52b5faaaaa24ccd23",
+        "facts.jsonl": "bc3343cc21ed99b9cb5138f39df767a15cb16139fb2acc8908efacb7dee3e69b",
+        "followups.jsonl": "87773bae3a2bf795f04a1fea1a2713f0b509db8783b442670993b1d413d2f990",
+    },
 }
 
 
