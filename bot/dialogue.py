@@ -76,6 +76,7 @@ class DialogueWords(BaseModel):
             order_refs=self.order_refs,
             howto=self.howto,
             followup_markers=self.followup_markers,
+            person=self.handoff.patterns,
         )
 
 

@@ -69,17 +69,25 @@ class Homophones:
         self.fix = lru_cache(maxsize=4096)(self._fix)
 
     @cached_property
-    def _by_sound(self) -> dict[str, str]:
-        exact: dict[str, set[str]] = {}
+    def _sounds(self) -> dict[str, set[str]]:
+        """Each sound (exact, and "~" fuzzy for longer words) → the domain words that have it."""
+        sounds: dict[str, set[str]] = {}
         for w in self.words:
             syl = _syllables(w)
             if len(syl) != len(w):
                 continue
-            exact.setdefault(" ".join(syl), set()).add(w)
+            sounds.setdefault(" ".join(syl), set()).add(w)
             if len(w) >= MIN_FUZZY_CHARS:
-                exact.setdefault("~" + " ".join(map(_fuzzy, syl)), set()).add(w)
-        self._shared = {sound: sorted(ws) for sound, ws in exact.items() if len(ws) > 1}
-        return {sound: next(iter(ws)) for sound, ws in exact.items() if len(ws) == 1}
+                sounds.setdefault("~" + " ".join(map(_fuzzy, syl)), set()).add(w)
+        return sounds
+
+    @cached_property
+    def _by_sound(self) -> dict[str, str]:
+        return {sound: next(iter(ws)) for sound, ws in self._sounds.items() if len(ws) == 1}
+
+    @cached_property
+    def _shared(self) -> dict[str, list[str]]:
+        return {sound: sorted(ws) for sound, ws in self._sounds.items() if len(ws) > 1}
 
     @cached_property
     def _context(self) -> str:
@@ -98,7 +106,7 @@ class Homophones:
         return word if best > second else None
 
     def warm_up(self) -> None:
-        _ = self._by_sound
+        _ = self._by_sound, self._shared
 
     def _fix(self, text: str) -> str:
         if not self.words:

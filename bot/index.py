@@ -21,6 +21,7 @@ import platform
 import shutil
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -411,9 +412,7 @@ def writer_folds(writers: list[str], rng: np.random.Generator) -> np.ndarray:
     folds: right first answers unchanged, false fallbacks 13 → 11, wrong 6 → 7, buried facts +4, follow-ups +2,
     out of scope +1).
     With fewer writers than folds there is nothing to hold out by writer, and the folds are random."""
-    counts: dict[str, int] = {}
-    for w in writers:
-        counts[w] = counts.get(w, 0) + 1
+    counts = Counter(writers)
     if len(counts) < CV_FOLDS:
         return np.asarray(rng.permutation(len(writers)) % CV_FOLDS)
     size = [0] * CV_FOLDS

@@ -95,22 +95,24 @@ class Passages:
     def asks_fact(self, question: str) -> bool:
         return bool(self._asked(question))
 
-    def asks_value(self, question: str) -> bool:
-        """The question asks for a value itself (a kind's ``value_asks``: "多久", "多少钱", "寄到哪"), not only
-        uses a word of its kind ("以后" is a date word in "退出以后保证金能退吗", which asks no date)."""
+    def _values_asked(self, question: str) -> list[tuple[FactKind, re.Pattern[str]]]:
+        """The kinds whose value the question asks for itself (``value_asks``, read in the part a contrast puts in
+        focus), each with that pattern."""
         norm = focus(self.normalizer.text(question))
-        return any(k.value_asks is not None and k.value_asks.search(norm) for k in self.kinds)
+        return [(k, k.value_asks) for k in self.kinds if k.value_asks is not None and k.value_asks.search(norm)]
+
+    def asks_value(self, question: str) -> bool:
+        """The question asks for a value itself ("多久", "多少钱", "寄到哪"), not only uses a word of its kind
+        ("以后" is a date word in "退出以后保证金能退吗", which asks no date)."""
+        return bool(self._values_asked(question))
 
     def unstated(self, question: str, entry_question: str, answers: list[str]) -> FactKind | None:
         """The kind of value the question asks for ("多久", "最多几个") when the entry does not ask it itself and
         none of ``answers`` (the entry's and the close ones') states one: the FAQ talks about the topic but does
         not say what was asked. None when nothing is asked, or it is the entry's own question, or it is stated."""
-        norm = focus(self.normalizer.text(question))
         own = self.normalizer.text(entry_question)
-        for kind in self.kinds:
-            if kind.value_asks is None or not kind.value_asks.search(norm) or kind.value_asks.search(own):
-                continue
-            if not any(kind.pattern.search(self._plain(a)) for a in answers):
+        for kind, asks in self._values_asked(question):
+            if not asks.search(own) and not any(kind.pattern.search(self._plain(a)) for a in answers):
                 return kind
         return None
 

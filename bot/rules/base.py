@@ -190,6 +190,8 @@ class Words:
     order_refs: list[str]
     howto: list[str]
     followup_markers: list[str]
+    # the phrases that ask for or name a person (handoff patterns: 转人工, 人工客服): never a product or a topic word
+    person: list[str] = field(default_factory=list)
 
 
 @dataclass

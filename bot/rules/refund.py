@@ -54,7 +54,6 @@ class DeliveryFacts(BaseModel):
 class RefundWords(BaseModel):
     topic: list[str]
     not_topic: list[str]
-    not_product: list[str] = []  # phrases whose words are no product ("人工客服" is the hotline, not 人工服务)
     confirmed_yes: list[str]
     confirmed_no: list[str]
     confirmed_no_patterns: list[re.Pattern[str]]
@@ -118,7 +117,7 @@ class RefundEligibility(RuleBase):
         "定制开发的小程序", "网站运维", "网站部署上线的人工服务" are services), otherwise the head (last) word."""
         hits: list[tuple[int, int, DeliveryType, bool]] = []
         text = turn.text
-        for phrase in self.facts.words.not_product:  # blanked out, positions kept
+        for phrase in self.kit.words.person:  # "人工客服" is the hotline, not 人工服务: blanked, positions kept
             text = text.replace(phrase, "\u3000" * len(phrase))
         for kind, facts in self.facts.delivery_types.items():
             for w in [*facts.names, *facts.words]:
