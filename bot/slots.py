@@ -227,14 +227,14 @@ def find_month_range(text: str, today: date) -> tuple[date, date] | None:
 
 _AMOUNT = [
     re.compile(r"[¥￥]\s*(\d+(?:\.\d+)?)"),
-    re.compile(r"(\d+(?:\.\d+)?)\s*(?:元|块|rmb|人民币|yuan)"),
-    re.compile(rf"([{_CN_DIGITS}点]+)\s*(?:元|块)"),
+    re.compile(r"(\d+(?:\.\d+)?)\s*多?\s*(?:元|块|rmb|人民币|yuan)"),  # "50多块": find_amount_bound reads the 多
+    re.compile(rf"([{_CN_DIGITS}点]+?)多?\s*(?:元|块)"),
     re.compile(r"(?:金额|面额|票面|开了|开的)\s*(?:是|为|有|只有|才)?\s*(\d+(?:\.\d+)?)"),
 ]
 
 
-def find_amount(text: str) -> Decimal | None:
-    """The first money amount: '30元', '三十块', '¥49.9', '票面金额 60'."""
+def _amount_match(text: str) -> tuple[Decimal, int, int] | None:
+    """The first money amount with where its number starts and its match (unit included) ends."""
     for pattern in _AMOUNT:
         m = pattern.search(text)
         if m is None:
@@ -242,16 +242,55 @@ def find_amount(text: str) -> Decimal | None:
         raw = m.group(1)
         if raw[0].isdigit():
             try:
-                return Decimal(raw)
+                return Decimal(raw), m.start(1), m.end()
             except InvalidOperation:
                 continue
         import cn2an
 
         try:
-            return Decimal(str(cn2an.cn2an(raw, "smart")))
+            return Decimal(str(cn2an.cn2an(raw, "smart"))), m.start(1), m.end()
         except (ValueError, KeyError, IndexError, TypeError, InvalidOperation):
             continue
     return None
+
+
+def find_amount(text: str) -> Decimal | None:
+    """The first money amount: '30元', '三十块', '¥49.9', '票面金额 60'."""
+    found = _amount_match(text)
+    return found[0] if found else None
+
+
+# A bound instead of an amount: "不到50块" is below 50, "50元以上" at least 50. Longer words first ("不超过" before
+# "超过"). "<" below, "<=" at most, ">" above, ">=" at least.
+_BOUND_BEFORE = (
+    ("不超过", "<="), ("没超过", "<="), ("未超过", "<="), ("最多", "<="), ("顶多", "<="),
+    ("不低于", ">="), ("不少于", ">="), ("不小于", ">="), ("至少", ">="), ("起码", ">="),
+    ("没有到", "<"), ("没到", "<"), ("不到", "<"), ("不足", "<"), ("不满", "<"), ("未满", "<"), ("低于", "<"),
+    ("少于", "<"), ("小于", "<"), ("超过", ">"), ("高于", ">"), ("大于", ">"), ("多于", ">"), ("超出", ">"),
+)  # fmt: skip
+_BOUND_AFTER = re.compile(r"\s*(?:钱)?\s*(以下|以内|之内|之下|以上|之上|都不到|不到|不足|出头)")
+_AFTER_RELATION = {"以下": "<=", "以内": "<=", "之内": "<=", "之下": "<=", "以上": ">=", "之上": ">=",
+                   "都不到": "<", "不到": "<", "不足": "<", "出头": ">"}  # fmt: skip
+
+
+def find_amount_bound(text: str) -> tuple[Decimal, str] | None:
+    """The first money amount and how the message relates the real amount to it: "=" (it is that amount), "<",
+    "<=", ">" or ">=" ("不到50块", "50元以下", "五十多块")."""
+    found = _amount_match(text)
+    if found is None:
+        return None
+    amount, start, end = found
+    before = re.sub(r"[\s¥￥]|人民币|金额|面额|票面|是|为|只有|才|的", "", text[max(0, start - 8) : start])
+    for word, relation in _BOUND_BEFORE:
+        if before.endswith(word):
+            return amount, relation
+    digits_end = start + len(re.match(rf"[\d.{_CN_DIGITS}点]*", text[start:]).group(0))  # type: ignore[union-attr]
+    if text[digits_end : digits_end + 1] in ("多", "几"):
+        return amount, ">"
+    after = _BOUND_AFTER.match(text, end)
+    if after is not None:
+        return amount, _AFTER_RELATION[after.group(1)]
+    return amount, "="
 
 
 def bare_number(text: str) -> Decimal | None:

@@ -15,6 +15,7 @@ from bot.slots import (
     bare_number,
     contains,
     find_amount,
+    find_amount_bound,
     find_count,
     find_dates,
     find_month_range,
@@ -84,6 +85,24 @@ def test_leap_day_without_a_year_is_the_last_29_february() -> None:
 )
 def test_amounts(text: str, amount: str) -> None:
     assert find_amount(text) == Decimal(amount)
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "relation"),
+    [
+        ("票面金额不到50块", "50", "<"),
+        ("50元以下的发票", "50", "<="),
+        ("发票40块都不到", "40", "<"),
+        ("不超过50元", "50", "<="),
+        ("五十多块", "50", ">"),
+        ("100元以上", "100", ">="),
+        ("至少60元", "60", ">="),
+        ("发票 30 元", "30", "="),
+        ("票面金额 60", "60", "="),
+    ],
+)
+def test_amount_bounds(text: str, amount: str, relation: str) -> None:
+    assert find_amount_bound(text) == (Decimal(amount), relation)
 
 
 def test_bare_numbers_counts_and_order_ids() -> None:
