@@ -57,6 +57,10 @@ def _case(raw: Any, where: str) -> EvalCase:
     if any(v is not None and not isinstance(v, str) for v in text.values()) or not isinstance(context, dict):
         raise EvalFileError(f"{where}: 'style', 'oos_kind' and 'fact' must be strings, 'context' an object")
     also = raw.get("alt_expect") or raw.get("also") or []  # two writers, two names for the same list
+    if turns is not None and isinstance(also, list) and also and all(isinstance(a, list) for a in also):
+        if len(also) != len(turns):
+            raise EvalFileError(f"{where}: a conversation's 'also' lists one list of source questions per turn")
+        also = also[-1]  # one list per turn: the last turn's is scored
     if not (isinstance(also, list) and all(isinstance(a, str) for a in also)) or (also and expect is None):
         raise EvalFileError(f"{where}: 'alt_expect' (or 'also') must be a list of source questions, beside an 'expect'")
     return EvalCase(q, expect, context, text["style"], text["oos_kind"], text["fact"], earlier, also)

@@ -137,3 +137,14 @@ def test_alt_expect_must_be_a_list_beside_an_expect(tmp_path: Path) -> None:
         path.write_text(line + "\n", encoding="utf-8")
         with pytest.raises(EvalFileError, match="alt_expect"):
             read_cases(path)
+
+
+def test_a_conversation_may_list_other_answers_per_turn(tmp_path: Path) -> None:
+    path = tmp_path / "conv.jsonl"
+    line = {"turns": ["a", "b"], "expect": ["x", "y"], "also": [["x2"], ["y2", "y3"]]}
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    assert read_cases(path)[0].also == ["y2", "y3"]  # the last turn's, the one scored
+    line["also"] = [["y2"]]
+    path.write_text(json.dumps(line) + "\n", encoding="utf-8")
+    with pytest.raises(EvalFileError, match="one list of source questions per turn"):
+        read_cases(path)

@@ -84,6 +84,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_10": {
+        "questions.jsonl": "74dd44c95eddbf87a274a51bc1a5006ff8275e683a52be9dd531432272e58dbf",
+        "facts.jsonl": "0bd6cdfeefbeaf34bb1bdd9b88929fd21c35865016c0a99b745031c107f77e49",
+        "followups.jsonl": "4780c6abaa2ba7e4ca6eb8d60215b12f85153a8a8aacbf637c1fdd653f318624",
+    },
     "holdout_final": {
         "questions.jsonl": "1a1dd001f2cc97543bff2ded4e71846430c15fd23882aaba70227bd37afa38d4",
         "facts.jsonl": "bf169a84fa3e55bd2e9effece3a844cd4686ee0800d5bb539ebe5b71f86d9fce",
