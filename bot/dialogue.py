@@ -178,6 +178,12 @@ class Dialogue:
             found = rule.extract(turn, session.awaiting if session.active_rule == rule.id else None, {})
             session.slots = {}
             stated = None if found.notes else rule.policy(turn, found.slots)
+            if stated is not None and topic is not None:
+                # a general question retrieval is sure another entry answers ("复议期外退款要附什么截图": the steps,
+                # not the rule stated) is that entry's
+                about = topic()
+                if about is not None and about not in stated.cites:
+                    return self._followup(turn, session)
             if stated is not None:  # a general question: the rule's fact, and the offer to work out the user's case
                 session.active_rule = session.awaiting = None
                 session.last_rule, session.slots = rule.id, dict(found.slots)

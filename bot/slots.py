@@ -227,7 +227,7 @@ def find_month_range(text: str, today: date) -> tuple[date, date] | None:
 
 _AMOUNT = [
     re.compile(r"[¥￥]\s*(\d+(?:\.\d+)?)"),
-    re.compile(r"(\d+(?:\.\d+)?)\s*多?\s*(?:元|块|rmb|人民币|yuan)"),  # "50多块": find_amount_bound reads the 多
+    re.compile(r"(\d+(?:\.\d+)?)\s*多?\s*(?:元|块|rmb|人民币|yuan)"),  # "30多块": find_amount_bound reads the 多
     re.compile(rf"([{_CN_DIGITS}点]+?)多?\s*(?:元|块)"),
     re.compile(r"(?:金额|面额|票面|开了|开的)\s*(?:是|为|有|只有|才)?\s*(\d+(?:\.\d+)?)"),
 ]
@@ -260,7 +260,7 @@ def find_amount(text: str) -> Decimal | None:
     return found[0] if found else None
 
 
-# A bound instead of an amount: "不到50块" is below 50, "50元以上" at least 50. Longer words first ("不超过" before
+# A bound instead of an amount: "不到30块" is below 30, "30元以上" at least 30. Longer words first ("不超过" before
 # "超过"). "<" below, "<=" at most, ">" above, ">=" at least.
 _BOUND_BEFORE = (
     ("不超过", "<="), ("没超过", "<="), ("未超过", "<="), ("最多", "<="), ("顶多", "<="),
@@ -275,7 +275,7 @@ _AFTER_RELATION = {"以下": "<=", "以内": "<=", "之内": "<=", "之下": "<=
 
 def find_amount_bound(text: str) -> tuple[Decimal, str] | None:
     """The first money amount and how the message relates the real amount to it: "=" (it is that amount), "<",
-    "<=", ">" or ">=" ("不到50块", "50元以下", "五十多块")."""
+    "<=", ">" or ">=" ("不到30块", "30元以下", "三十多块")."""
     found = _amount_match(text)
     if found is None:
         return None

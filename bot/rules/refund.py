@@ -389,7 +389,11 @@ class RefundEligibility(RuleBase):
         if slot == "purchased_on":
             prefix = t.say("ask_future_date") if outcome.extra.get("invalid") == "future_date" else ""
             return prefix + t.say("ask_purchased_on", days=self.facts.delivery_types["saas"].window_days)
-        return t.say(f"ask_{slot}")
+        situation = outcome.extra.get("situation")
+        fault, user = self._situations(situation, situation)
+        told = t.say("policy_fault", situation=fault.text) if fault else None
+        told = told or (t.say("policy_user_side", situation=user.text) if user else None)
+        return (told + "\n\n" if told else "") + t.say(f"ask_{slot}")
 
     def decide(self, slots: Mapping[str, Any], turn: Turn) -> Outcome:
         between = slots.get("purchased_between")
@@ -423,10 +427,13 @@ class RefundEligibility(RuleBase):
     ) -> Outcome:
         f, t = self.facts, self.texts
         cites = list(f.cites)
-        if delivery_type is None:
-            return Outcome(self.id, None, "", cites, missing=["delivery_type"])
-        kind = f.delivery_types[delivery_type]
         fault, user = self._situations(provider_fault, user_side)
+        if delivery_type is None:
+            # "服务商倒闭了，我能全额退吗": the question for the kind comes with what the FAQ says of the situation
+            told = fault or user
+            extra = {"situation": told.id} if told else {}
+            return Outcome(self.id, None, "", cites, missing=["delivery_type"], extra=extra)
+        kind = f.delivery_types[delivery_type]
         step = f.steps
 
         def done(
@@ -455,8 +462,9 @@ class RefundEligibility(RuleBase):
                     ambiguous=True,
                     route="platform",
                 )
-            return done("no_refund", t.say("no_refund_head"), t.say("no_refund_reason", label=label, quote=kind.quote),
-                        step["no_refund"])  # fmt: skip
+            own_line = kind.refund_quote or kind.quote
+            reason = t.say("no_refund_reason", label=label, quote=kind.quote, refund_quote=own_line)
+            return done("no_refund", t.say("no_refund_head"), reason, step["no_refund"])
         if fault is not None:
             return done(
                 "full_refund_provider_fault",
