@@ -245,20 +245,30 @@ class _ClassifierTrainer:
 
 # C and class weights chosen by holding out one writer's injections at a time (issue 10; tests/data/README.md).
 REFUSAL_C = 16.0
+# A request about one's own case (knowledge/refusal.yaml) weighs this many questions in the refusal model: they
+# are few beside 4,000 alternates, and they are the examples nearest the border ("我要退款！" against "直接批准
+# 我的退款"). Chosen on the scored holdouts and fresh sets (dev): 3 kept every refund-variant message below the
+# before-the-rules bar while catching most injections at it.
+REQUEST_WEIGHT = 3.0
 
 
 def _fit_refusal(data: TrainingData) -> RefusalModel:
-    """The refusal model: injection examples against every question, alternate and other out-of-scope example."""
+    """The refusal model: the injection examples (out_of_scope.yaml) and the instructions of refusal.yaml against
+    every question, alternate, request about one's own case (refusal.yaml) and other out-of-scope example."""
     from sklearn.linear_model import LogisticRegression
 
     instructs = set(data.kb.instructions)
     y_oos = np.array([t in instructs for t in data.kb.out_of_scope], dtype=bool)
-    x = np.vstack([data.q_vecs, data.alt_vecs, data.oos_vecs])
-    y = np.concatenate([np.zeros(len(data.q_vecs) + len(data.alt_vecs), dtype=bool), y_oos])
+    asks = [data.q_vecs, data.alt_vecs, data.request_vecs]
+    x = np.vstack([*asks, data.oos_vecs, data.instruction_vecs])
+    n_asks = sum(len(a) for a in asks)
+    y = np.concatenate([np.zeros(n_asks, dtype=bool), y_oos, np.ones(len(data.instruction_vecs), dtype=bool)])
+    weight = np.ones(len(y))
+    weight[len(data.q_vecs) + len(data.alt_vecs) : n_asks] = REQUEST_WEIGHT
     if not y.any() or y.all():
         return RefusalModel(coef=np.zeros(x.shape[1], dtype=np.float32), intercept=-30.0)
     lr = LogisticRegression(C=REFUSAL_C, max_iter=3000, class_weight="balanced")
-    lr.fit(x, y)
+    lr.fit(x, y, sample_weight=weight)
     return RefusalModel(coef=lr.coef_[0].astype(np.float32), intercept=float(lr.intercept_[0]))
 
 
@@ -283,6 +293,8 @@ class TrainingData:
     alt_vecs: np.ndarray  # alternates, query prefix
     alt_entry: np.ndarray
     oos_vecs: np.ndarray
+    request_vecs: np.ndarray  # knowledge/refusal.yaml, for the refusal model: requests about one's own case
+    instruction_vecs: np.ndarray  # … and instructions to act in the same words
     passage_vecs: np.ndarray
     passage_entry: np.ndarray
     alt_texts: list[str]
@@ -347,6 +359,8 @@ def build_index(
     passage_vecs = cache.encode(encoder, passages, passage=True)
     report("编码范围外示例", 2, steps)
     oos_vecs = cache.encode(encoder, [norm(t) for t in kb.out_of_scope])
+    request_vecs = cache.encode(encoder, [norm(t) for t in kb.requests])
+    instruction_vecs = cache.encode(encoder, [norm(t) for t in kb.refusal_instructions])
     cache.save()
     data = TrainingData(
         kb=kb,
@@ -355,6 +369,8 @@ def build_index(
         alt_vecs=alt_vecs,
         alt_entry=alt_entry,
         oos_vecs=oos_vecs,
+        request_vecs=request_vecs,
+        instruction_vecs=instruction_vecs,
         passage_vecs=passage_vecs,
         passage_entry=np.array(passage_entry_l, dtype=np.int64),
         alt_texts=alt_texts,

@@ -46,11 +46,19 @@ class Settings(BaseSettings):
     answer_threshold: float = Field(0.5, ge=0, le=1, description="Confidence at or above which the bot answers.")
     clarify_threshold: float = Field(0.4, ge=0, le=1, description="Below this the bot falls back to a human.")
     refusal_threshold: float = Field(
-        0.8,
+        0.9,
         ge=0,
         le=1,
-        description="Refusal model probability at or above which a message is taken as instructions to the bot "
-        "(prompt injection, role play) and politely refused.",
+        description="Refusal model probability at or above which a message no rule took is taken as instructions "
+        "to the bot (prompt injection, role play) and politely refused.",
+    )
+    refusal_before_rules: float = Field(
+        0.95,
+        ge=0,
+        le=1,
+        description="The same, checked before the rules: a message this sure to instruct the bot is refused even "
+        "when it names a rule's topic (a refund, an order). Higher than refusal_threshold, because a request about "
+        "one's own case told curtly or angrily must reach the rules.",
     )
     database_path: Path = Field(
         PROJECT_ROOT / "var" / "faqbot.sqlite3", description="SQLite database (WAL mode): orders for the rules."

@@ -53,6 +53,7 @@ def test_question_set_is_large_and_independent_of_the_training_data(engine: Answ
     questions = {e.question for e in engine.kb.entries}
     assert {c.expect for c in in_scope} == questions  # every entry covered, every expectation a real question
     training = {a for e in engine.kb.entries for a in e.alternates} | set(engine.kb.out_of_scope)
+    training |= set(engine.kb.requests) | set(engine.kb.refusal_instructions)
     assert not training & {c.q for c in cases}
 
 
