@@ -85,6 +85,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_11": {
+        "questions.jsonl": "dc59075e18ded8a5983b6ea3f03651a59718229cea830fd79a9891607b1dc3ec",
+        "facts.jsonl": "a654ae67fa72cbd14161416010d36ae45b4d594374ef8bf182c72daa24ec1480",
+        "followups.jsonl": "8049950137dca248597292d50e95dfe9f39621b6a9b42723d7c4f2eb72d490a5",
+    },
     "holdout_10": {
         "questions.jsonl": "74dd44c95eddbf87a274a51bc1a5006ff8275e683a52be9dd531432272e58dbf",
         "facts.jsonl": "0bd6cdfeefbeaf34bb1bdd9b88929fd21c35865016c0a99b745031c107f77e49",
