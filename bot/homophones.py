@@ -12,7 +12,10 @@ both give 小程序. A sound two domain words share is decided by the characters
 that the FAQ's questions and alternates write most often beside them wins (上驾商品 → 上架商品: "上架商" is common,
 "商家商" is not); with no such evidence the piece stays. A near-miss sound stays too (编揖 "bian yi", 编辑 "bian ji").
 A word of the dictionary counts as a real word of its own only when it is common (jieba frequency
-≥ ``ORDINARY_MIN_FREQ``): 倒入 and 限至 are rare, and read as 导入 and 限制.
+≥ ``ORDINARY_MIN_FREQ``): 倒入 and 限至 are rare, and read as 导入 and 限制. A real word of its own still gives
+way to a question's word when the domain's writing all but always has that word before the character that
+follows: 推出 is a word ("云市场推出《商品服务协议》"), but before 云 the FAQ and its alternates write 退出 far more
+often than 推出, so "服务商怎么推出云市场" reads as 退出 (at least ``CONTEXT_MIN`` times, ``CONTEXT_RATIO`` to one).
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ _FUZZY = ((re.compile(r"^zh"), "z"), (re.compile(r"^ch"), "c"), (re.compile(r"^s
           (re.compile(r"^h(?=u)"), "f"), (re.compile(r"ng$"), "n"))  # fmt: skip
 MIN_FUZZY_CHARS = 3  # two-character words match on the exact sound only
 ORDINARY_MIN_FREQ = 500  # jieba frequency from which a dictionary word is a real word (入住 200000, 倒入 121)
+CONTEXT_MIN = 8  # a real word gives way to a question's word seen before the next character at least this often …
+CONTEXT_RATIO = 3  # … and this many times as often as the real word itself (plus one) is seen there
 # A piece with one of these characters ("不回", "加个") is ordinary text: only a strong word replaces it.
 FUNCTION_CHARS = frozenset("不没个了的是在有也就都还又把被给让和与或及吗呢吧啊很太")
 
@@ -58,8 +63,10 @@ class Homophones:
         cut: Callable[[str], list[str]],
         is_word: Callable[[str], bool],
         context: Callable[[], Iterable[str]] = tuple,
+        lexicon: Iterable[str] = (),
     ) -> None:
         self.strong = {w for w in strong_words if _CJK_WORD.match(w)}
+        self._lexicon = set(lexicon)  # the lexicon's own words (服务器 is a 云服务器): never replaced by context
         self._context_texts = context  # the domain's own writing: which of two same-sounding words it uses where
         self.words = sorted(self.strong | {w for w in domain_words if _CJK_WORD.match(w)})
         self._keep = set(self.words)
@@ -105,6 +112,19 @@ class Homophones:
         (second, _), (best, word) = counts[-2], counts[-1]
         return word if best > second else None
 
+    def _context_favours(self, word: str, piece: str, before: str, after: str) -> bool:
+        """The domain's writing has ``word`` before the character that follows the piece (or, at the end of the
+        message, after the one before it) far more often than ``piece`` itself. The following character is what
+        the word governs (退出 云市场, 联系 不上); the one before says little (会收到 / 会受到)."""
+        if not self._context or not (before or after):
+            return False
+
+        def seen(w: str) -> int:
+            return self._context.count(w + after) if after else self._context.count(before + w)
+
+        count = seen(word)
+        return count >= CONTEXT_MIN and count >= CONTEXT_RATIO * (seen(piece) + 1)
+
     def warm_up(self) -> None:
         _ = self._by_sound, self._shared
 
@@ -135,8 +155,14 @@ class Homophones:
             before = words[i - 1][-1:] if i > 0 else ""
             after = words[i + n][:1] if i + n < len(words) else ""
             word = self._sounds_like(piece, before, after)
-            ordinary = (n == 1 and self._is_word(piece)) or any(ch in FUNCTION_CHARS for ch in piece)
-            if word is not None and (word in self.strong or not ordinary):
+            if word is None:
+                continue
+            functional = any(ch in FUNCTION_CHARS for ch in piece)
+            real = n == 1 and self._is_word(piece)
+            if word in self.strong or not (functional or real):
+                return word, n
+            by_context = piece not in self._lexicon and self._context_favours(word, piece, before, after)
+            if real and not functional and by_context:
                 return word, n
         return None
 

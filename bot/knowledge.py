@@ -20,7 +20,7 @@ Audience = Literal["buyer", "provider", "both"]
 AUDIENCES: tuple[str, ...] = ("buyer", "provider", "both")
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 # a few for a rare entry, a few dozen where people ask it many ways (issue 10); more is a sign of a dump, not curation
-MIN_ALTERNATES, MAX_ALTERNATES = 3, 90
+MIN_ALTERNATES, MAX_ALTERNATES = 3, 200
 CURATED = "curated"  # the writer of the project's own alternates and out-of-scope examples
 
 
@@ -79,6 +79,7 @@ class KnowledgeBase:
     refusal_instructions: list[str] = field(default_factory=list)
     user_dict: list[str] = field(default_factory=list)
     synonyms: dict[str, str] = field(default_factory=dict)
+    english: dict[str, str] = field(default_factory=dict)  # English word → the FAQ's term (lexicon.yaml `english`)
     other_platforms: list[str] = field(default_factory=list)
     neutral_words: list[str] = field(default_factory=list)
     content_hash: str = ""
@@ -246,17 +247,23 @@ def _load_refusal(path: Path) -> tuple[list[str], list[str]]:
     return texts("requests"), texts("instructions")
 
 
-def _load_lexicon(path: Path) -> tuple[list[str], dict[str, str], list[str], list[str]]:
+def _variants(doc: dict[str, Any], key: str) -> dict[str, str]:
+    """``{canonical: [variants]}`` → ``{variant: canonical}``."""
+    out: dict[str, str] = {}
+    for canonical, variants in (doc.get(key) or {}).items():
+        for v in variants or []:
+            out[str(v)] = str(canonical)
+    return out
+
+
+def _load_lexicon(path: Path) -> tuple[list[str], dict[str, str], dict[str, str], list[str], list[str]]:
     if not path.exists():
-        return [], {}, [], []
+        return [], {}, {}, [], []
     doc = _read_yaml(path) or {}
     words = [str(w) for w in doc.get("words") or []]
-    synonyms: dict[str, str] = {}
-    for canonical, variants in (doc.get("synonyms") or {}).items():
-        for v in variants or []:
-            synonyms[str(v)] = str(canonical)
     platforms = [str(p) for p in doc.get("other_platforms") or []]
-    return words, synonyms, platforms, [str(w) for w in doc.get("neutral_words") or []]
+    neutral = [str(w) for w in doc.get("neutral_words") or []]
+    return words, _variants(doc, "synonyms"), _variants(doc, "english"), platforms, neutral
 
 
 def load_knowledge(root: Path) -> KnowledgeBase:
@@ -278,7 +285,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
             seen_q[e.question] = e.id
             entries.append(e)
     ids = set(seen)
-    words, synonyms, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
+    words, synonyms, english, platforms, neutral = _load_lexicon(root / "lexicon.yaml")
     out_of_scope, instructions, oos_writers = _load_out_of_scope(root / "out_of_scope.yaml")
     requests, refusal_instructions = _load_refusal(root / "refusal.yaml")
     # Only what the index is built from: editing rules, dialogue words or small talk needs no rebuild.
@@ -299,6 +306,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         refusal_instructions=refusal_instructions,
         user_dict=words,
         synonyms=synonyms,
+        english=english,
         other_platforms=platforms,
         neutral_words=neutral,
         content_hash=digest.hexdigest()[:16],

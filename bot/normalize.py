@@ -36,7 +36,8 @@ _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _WORD = re.compile(r"[\u4e00-\u9fff]|[a-z0-9]+(?:\.[0-9]+)?")
 # What the query side does beyond tokenising (homophones, focus): part of the normaliser's id, so an index built
 # with other matching text is rebuilt.
-MATCHING_VERSION = "m5"
+MATCHING_VERSION = "m7"
+_ENGLISH_WORD = re.compile(r"(?<![a-z0-9])[a-z][a-z\-]*[a-z](?![a-z0-9])")
 
 # Function words and question particles that carry no topic.
 STOPWORDS = frozenset(
@@ -252,12 +253,17 @@ class Normalizer:
         dictionary_dir: Path | None = None,
         questions: Iterable[str] = (),
         phrasings: Iterable[str] = (),
+        english: dict[str, str] | None = None,
     ) -> None:
         self.dictionary_dir = dictionary_dir
         self.questions = list(questions)
         self.phrasings = list(phrasings)  # the alternates: how the domain writes its words (homophones' context)
         self.user_words = list(user_words)
         self.synonyms = {clean_text(k): clean_text(v) for k, v in (synonyms or {}).items()}
+        # English words of the lexicon ("invoice", "refund", "deposit"): the encoder reads them as their Chinese term,
+        # the one the FAQ and its alternates are written in ("云市场买的东西怎么开 invoice" is a question about 发票)
+        self._english = {k: v for k, v in self.synonyms.items() if _ENGLISH_WORD.fullmatch(k)}
+        self._english |= {clean_text(k): clean_text(v) for k, v in (english or {}).items()}
         neutral = sorted({clean_text(w) for w in neutral_words if w.strip()}, key=len, reverse=True)
         self._neutral = re.compile("|".join(map(re.escape, neutral))) if neutral else None
 
@@ -274,6 +280,7 @@ class Normalizer:
             dictionary_dir,
             [e.question for e in kb.entries],
             [a for e in kb.entries for a in e.alternates],
+            kb.english,
         )
 
     @property
@@ -315,7 +322,9 @@ class Normalizer:
         def context() -> list[str]:
             return [self.text(t) for t in [*self.questions, *self.phrasings]]
 
-        return Homophones(words, strong, tok.lcut, lambda w: tok.FREQ.get(w, 0) >= ORDINARY_MIN_FREQ, context)
+        lexicon = [clean_text(w) for w in [*self.user_words, *self.synonyms, *self.synonyms.values()]]
+        is_word = lambda w: tok.FREQ.get(w, 0) >= ORDINARY_MIN_FREQ  # noqa: E731
+        return Homophones(words, strong, tok.lcut, is_word, context, lexicon)
 
     def warm_up(self) -> None:
         self._t2s.convert("預熱")
@@ -328,8 +337,11 @@ class Normalizer:
 
     def matching_text(self, text: str) -> str:
         """What the encoder and the lexical index see: ``text`` with its IME typos read as the domain words they
-        sound like, what it sets aside dropped (:func:`focus`), without the neutral words."""
+        sound like, what it sets aside dropped (:func:`focus`), the lexicon's English words in Chinese, without the
+        neutral words."""
         norm = focus(self.homophones.fix(self.text(text)))
+        if self._english:
+            norm = _ENGLISH_WORD.sub(lambda m: self._english.get(m.group(0), m.group(0)), norm)
         if self._neutral is not None:
             stripped = _SPACE.sub(" ", self._neutral.sub(" ", norm)).strip()
             norm = stripped or norm
@@ -343,7 +355,7 @@ class Normalizer:
             w = w.strip()
             if not w or w in STOPWORDS:
                 continue
-            words.append(self.synonyms.get(w, w))
+            words.append(self.synonyms.get(w) or self._english.get(w) or w)
         # Characters of words that jieba kept whole still contribute through bigrams.
         bigrams: list[str] = []
         for run in _CJK.findall(norm):

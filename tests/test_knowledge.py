@@ -171,7 +171,7 @@ def test_alternate_count_is_enforced(knowledge_copy: Path) -> None:
         knowledge_copy / "faq" / "miniprogram.yaml",
         lambda d: d["entries"][2].update(alternates=["一", "二"], alternates_by_writer={}),
     )
-    with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-90 alternates, has 2"):
+    with pytest.raises(KnowledgeError, match=r"miniprogram\.yaml.*miniprogram-purchase.*3-200 alternates, has 2"):
         load_knowledge(knowledge_copy)
 
 
