@@ -24,7 +24,7 @@ from bot.errors import RulesError, first_error
 from bot.knowledge import KnowledgeBase, parse_yaml
 from bot.messages import DialogueCopy
 from bot.normalize import Normalizer
-from bot.reply import CiteRef, Context, DateSpan, FaqRef, Reason, Reply, RuleResult, Session
+from bot.reply import CiteRef, Context, DateSpan, FaqRef, Reason, Reply, RuleResult, Session, Topic
 from bot.rules import Extraction, Outcome, Rule, RuleKit, Turn, build_rules, read_rules_data
 from bot.rules.base import Words
 from bot.slots import find_dates
@@ -154,9 +154,7 @@ class Dialogue:
         session.active_rule = session.awaiting = None
         return Reply(q=message, kind="handoff", text=self.kit.texts.handoff, score=1.0, reason=Reason.USER_REQUEST)
 
-    def handle(
-        self, message: str, context: Context, session: Session, topic: Callable[[], str | None] | None = None
-    ) -> Reply | None:
+    def handle(self, message: str, context: Context, session: Session, topic: Topic | None = None) -> Reply | None:
         """``topic`` (called only when a rule that yields would start): the FAQ entry retrieval is sure the message
         asks, or None. A yielding rule whose entries do not include it leaves the message to retrieval: "昨天小程序
         刚上线，店员不会上新品" names a date and 小程序, but asks about training, not when it goes live."""
@@ -179,9 +177,9 @@ class Dialogue:
             session.slots = {}
             stated = None if found.notes else rule.policy(turn, found.slots)
             if stated is not None and topic is not None:
-                # a general question retrieval is sure another entry answers ("复议期外退款要附什么截图": the steps,
-                # not the rule stated) is that entry's
-                about = topic()
+                # a general question retrieval would answer with another entry ("复议期外退款最后提交什么": the
+                # steps, not the rule stated) is that entry's: no own case to work out, the FAQ says it
+                about = topic(answering=True)
                 if about is not None and about not in stated.cites:
                     return self._followup(turn, session)
             if stated is not None:  # a general question: the rule's fact, and the offer to work out the user's case
@@ -211,7 +209,7 @@ class Dialogue:
         c = self.words.cancel
         return len(turn.key) <= c.max_chars and any(turn.key.startswith(w) for w in c.words)
 
-    def _trigger(self, turn: Turn, topic: Callable[[], str | None] | None = None) -> Rule | None:
+    def _trigger(self, turn: Turn, topic: Topic | None = None) -> Rule | None:
         """The first rule (in registry order) this message asks about, or None.
 
         A rule takes a message only when the user states facts of their own case (a date, an amount, an order, a

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import time
 import unicodedata
-from collections.abc import Callable
 from dataclasses import replace
 from typing import Any, Literal, Protocol
 
@@ -22,7 +21,7 @@ from bot.knowledge import KnowledgeBase
 from bot.messages import Messages
 from bot.normalize import Normalizer, clean_text, word_chars
 from bot.passages import Passages
-from bot.reply import Context, FaqRef, Reason, Reply, RuleResult, Session, Suggestion
+from bot.reply import Context, FaqRef, Reason, Reply, RuleResult, Session, Suggestion, Topic
 from bot.retriever import Candidate, HybridRetriever, Retriever, distinct_answers
 from bot.settings import Settings
 
@@ -44,9 +43,7 @@ TOPIC_CONFIDENCE = 0.9
 class RuleHandler(Protocol):
     """The dialogue around the rules (bot/dialogue.py) plugs in here."""
 
-    def handle(
-        self, message: str, context: Context, session: Session, topic: Callable[[], str | None] | None = None
-    ) -> Reply | None:
+    def handle(self, message: str, context: Context, session: Session, topic: Topic | None = None) -> Reply | None:
         """A reply to take the message, or None to pass it on. ``topic``: the entry retrieval would confidently
         answer with (asked only when a rule would start)."""
         ...
@@ -416,9 +413,11 @@ class _Ranking:
             self._ranked = self.engine.rank(self.text, self.audience)
         return self._ranked
 
-    def topic(self) -> str | None:
-        """The entry retrieval is sure the message asks (calibrated confidence ≥ TOPIC_CONFIDENCE), or None."""
+    def topic(self, answering: bool = False) -> str | None:
+        """The entry retrieval is sure the message asks (calibrated confidence ≥ TOPIC_CONFIDENCE), or with
+        ``answering`` the one it would answer with (≥ the answer threshold); None otherwise (a :class:`Topic`)."""
         if self.engine.degraded:
             return None
         top = self.ranked()[0]
-        return top.entry.id if top.answer_score >= TOPIC_CONFIDENCE else None
+        bar = self.engine.settings.answer_threshold if answering else TOPIC_CONFIDENCE
+        return top.entry.id if top.answer_score >= bar else None

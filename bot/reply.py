@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -192,6 +192,13 @@ class Context(BaseModel):
 
 
 KINDS_KEPT = 2  # the dialogue looks back at the kinds of the last two replies (the transcript is in the database)
+
+
+class Topic(Protocol):
+    """The FAQ entry retrieval takes a message to ask, or None: sure of it (calibrated confidence ≥ the engine's
+    topic bar, 0.9), or — ``answering`` — confident enough that the engine would answer with it."""
+
+    def __call__(self, answering: bool = False) -> str | None: ...
 
 
 @dataclass

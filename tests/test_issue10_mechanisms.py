@@ -92,6 +92,17 @@ def test_a_general_refund_question_gets_the_rule_as_a_fact(engine: AnswerEngine)
     assert mine.reason == "rule_needs_slot" and mine.rule is not None and mine.rule.missing == ["purchased_on"]
 
 
+@pytest.mark.parametrize("message", ["过了复议期的话要怎么操作", "复议期外的退款最后交的是啥"])
+def test_a_general_question_retrieval_would_answer_with_another_entry_is_that_entrys(
+    engine: AnswerEngine, message: str
+) -> None:
+    """A refund word and "复议期外" start the rule's policy summary, but the question asks the steps (已购买的云市场
+    商品如何退款？): no own case to work out, so the entry retrieval answers with is the reply."""
+    reply = engine.answer(message)
+    assert reply.kind == "faq" and reply.faq is not None and reply.faq.id == "refund-how", reply.reason
+    assert "提交退款工单" in reply.text
+
+
 def test_a_general_exit_question_gets_that_condition_not_the_checklist(engine: AnswerEngine) -> None:
     reply = engine.answer("退出时发票要处于什么状态")
     assert reply.reason == "rule_policy:provider_exit_check" and "已邮寄" in reply.text
