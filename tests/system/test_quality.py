@@ -85,6 +85,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_12": {
+        "questions.jsonl": "3fb546a29fdcc479ef6e4652d7b38a5be7e91a578191a4ccaab5ede766690ed0",
+        "facts.jsonl": "25954f793a7c504933d71c66f1a42ab748af5bc6ca1ef140f3633f79c6e2b54c",
+        "followups.jsonl": "e639315b266e31a89a33475990051a3bf991f10aa318b1d66dddcb693b47214b",
+    },
     "holdout_11": {
         "questions.jsonl": "dc59075e18ded8a5983b6ea3f03651a59718229cea830fd79a9891607b1dc3ec",
         "facts.jsonl": "a654ae67fa72cbd14161416010d36ae45b4d594374ef8bf182c72daa24ec1480",
