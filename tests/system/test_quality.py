@@ -85,6 +85,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_13": {
+        "questions.jsonl": "bd1d2ff663418ba740ed96d5675ad1b523ac13deef7447de7068adb1166ae363",
+        "facts.jsonl": "53afc11781d9a856b1526a85c6e675caf33bfa8a1929dc2921c7b20b4142a6d2",
+        "followups.jsonl": "f0f18428a25253331304be8f3fa80de1ebb04c920fdfbcae79a999ef4a2f4f9b",
+    },
     "holdout_12": {
         "questions.jsonl": "3fb546a29fdcc479ef6e4652d7b38a5be7e91a578191a4ccaab5ede766690ed0",
         "facts.jsonl": "25954f793a7c504933d71c66f1a42ab748af5bc6ca1ef140f3633f79c6e2b54c",
