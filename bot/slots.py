@@ -233,8 +233,8 @@ _AMOUNT = [
 ]
 
 
-def _amount_match(text: str) -> tuple[Decimal, int, int] | None:
-    """The first money amount with where its number starts and its match (unit included) ends."""
+def _amount_match(text: str) -> tuple[Decimal, int, int, int] | None:
+    """The first money amount, with where its number starts and ends and where its match (unit included) ends."""
     for pattern in _AMOUNT:
         m = pattern.search(text)
         if m is None:
@@ -242,13 +242,13 @@ def _amount_match(text: str) -> tuple[Decimal, int, int] | None:
         raw = m.group(1)
         if raw[0].isdigit():
             try:
-                return Decimal(raw), m.start(1), m.end()
+                return Decimal(raw), m.start(1), m.end(1), m.end()
             except InvalidOperation:
                 continue
         import cn2an
 
         try:
-            return Decimal(str(cn2an.cn2an(raw, "smart"))), m.start(1), m.end()
+            return Decimal(str(cn2an.cn2an(raw, "smart"))), m.start(1), m.end(1), m.end()
         except (ValueError, KeyError, IndexError, TypeError, InvalidOperation):
             continue
     return None
@@ -268,9 +268,9 @@ _BOUND_BEFORE = (
     ("没有到", "<"), ("没到", "<"), ("不到", "<"), ("不足", "<"), ("不满", "<"), ("未满", "<"), ("低于", "<"),
     ("少于", "<"), ("小于", "<"), ("超过", ">"), ("高于", ">"), ("大于", ">"), ("多于", ">"), ("超出", ">"),
 )  # fmt: skip
-_BOUND_AFTER = re.compile(r"\s*(?:钱)?\s*(以下|以内|之内|之下|以上|之上|都不到|不到|不足|出头)")
 _AFTER_RELATION = {"以下": "<=", "以内": "<=", "之内": "<=", "之下": "<=", "以上": ">=", "之上": ">=",
                    "都不到": "<", "不到": "<", "不足": "<", "出头": ">"}  # fmt: skip
+_BOUND_AFTER = re.compile(r"\s*(?:钱)?\s*(" + "|".join(sorted(_AFTER_RELATION, key=len, reverse=True)) + ")")
 
 
 def find_amount_bound(text: str) -> tuple[Decimal, str] | None:
@@ -279,13 +279,12 @@ def find_amount_bound(text: str) -> tuple[Decimal, str] | None:
     found = _amount_match(text)
     if found is None:
         return None
-    amount, start, end = found
+    amount, start, number_end, end = found
     before = re.sub(r"[\s¥￥]|人民币|金额|面额|票面|是|为|只有|才|的", "", text[max(0, start - 8) : start])
     for word, relation in _BOUND_BEFORE:
         if before.endswith(word):
             return amount, relation
-    digits_end = start + len(re.match(rf"[\d.{_CN_DIGITS}点]*", text[start:]).group(0))  # type: ignore[union-attr]
-    if text[digits_end : digits_end + 1] in ("多", "几"):
+    if text[number_end : number_end + 1] in ("多", "几"):
         return amount, ">"
     after = _BOUND_AFTER.match(text, end)
     if after is not None:

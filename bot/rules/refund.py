@@ -366,18 +366,19 @@ class RefundEligibility(RuleBase):
         fault = next((x for x in f.provider_faults if x.id == fault_id), None)
         return fault, next((x for x in f.user_side if x.id == user_id), None)
 
+    def _situation_lines(self, fault: Situation | None, user: Situation | None) -> list[str]:
+        """What the FAQ says of a provider fault and of a user-side case, a line each."""
+        t = self.texts
+        lines = [t.say("policy_fault", situation=fault.text)] if fault is not None else []
+        return lines + ([t.say("policy_user_side", situation=user.text)] if user is not None else [])
+
     def _situation_policy(self, turn: Turn, slots: Mapping[str, Any]) -> Outcome | None:
         """ "付款后多久没提需求就不能全额退": what the FAQ says of that situation — unless the user tells their own
         story ("我们…服务商一直拖着"), which the decision takes."""
         k, f, t = self.kit, self.facts, self.texts
         if k.has(turn, k.words.personal) or slots.get("delivery_type"):
             return None
-        fault, user = self._situations(slots.get("provider_fault"), slots.get("user_side"))
-        lines = []
-        if fault is not None:
-            lines.append(t.say("policy_fault", situation=fault.text))
-        if user is not None:
-            lines.append(t.say("policy_user_side", situation=user.text))
+        lines = self._situation_lines(*self._situations(slots.get("provider_fault"), slots.get("user_side")))
         cites = [f.cites[0]]
         lines += ["", self.cite_line(cites), "", t.say("offer")]
         return Outcome(self.id, "policy", "\n".join(lines), cites)
@@ -389,11 +390,9 @@ class RefundEligibility(RuleBase):
         if slot == "purchased_on":
             prefix = t.say("ask_future_date") if outcome.extra.get("invalid") == "future_date" else ""
             return prefix + t.say("ask_purchased_on", days=self.facts.delivery_types["saas"].window_days)
-        situation = outcome.extra.get("situation")
-        fault, user = self._situations(situation, situation)
-        told = t.say("policy_fault", situation=fault.text) if fault else None
-        told = told or (t.say("policy_user_side", situation=user.text) if user else None)
-        return (told + "\n\n" if told else "") + t.say(f"ask_{slot}")
+        situation = outcome.extra.get("situation")  # one id, of a provider fault or a user-side case
+        told = self._situation_lines(*self._situations(situation, situation))
+        return "\n\n".join([*told, t.say(f"ask_{slot}")])
 
     def decide(self, slots: Mapping[str, Any], turn: Turn) -> Outcome:
         between = slots.get("purchased_between")

@@ -159,3 +159,17 @@ def test_natural_language_variants_reach_the_same_decision(engine: AnswerEngine,
 def test_the_product_word_at_the_head_of_a_phrase_names_the_kind(engine: AnswerEngine, message: str, kind: str) -> None:
     reply = engine.answer(message, {"today": "2026-12-02"})
     assert reply.rule is not None and reply.rule.slots.get("delivery_type") == kind, (reply.reason, reply.rule)
+
+
+def test_a_situation_without_the_kind_is_stated_before_the_kind_is_asked(engine: AnswerEngine) -> None:
+    """ "服务商倒闭了，我能全额退吗": the FAQ's sentence on that situation, then the question for the product kind."""
+    reply = engine.answer("服务商公司倒闭了，我能全额退款吗")
+    assert reply.rule is not None and reply.rule.missing == ["delivery_type"] and reply.rule.situation
+    assert "因服务商公司破产、倒闭、转型等导致的业务终止" in reply.text
+    assert reply.text.index("业务终止") < reply.text.index("哪类商品")
+
+
+def test_no_refund_for_an_image_quotes_the_kinds_own_line(engine: AnswerEngine) -> None:
+    reply = engine.answer("镜像商品为什么不能退款")
+    assert reply.rule is not None and reply.rule.decision == "no_refund"
+    assert "因云市场的镜像商品均为免费售卖" in reply.text
