@@ -85,6 +85,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_14": {
+        "questions.jsonl": "8de45725243474ebaea698ca15d1b5da7605a5740191ac1c9a8a12ba038c370e",
+        "facts.jsonl": "33bffc6470727042d6f9ce909e91019d7e0d855e8cc2b0c69a24b3f991141901",
+        "followups.jsonl": "7d4a8e60503db5f6dbd5577f7b78a3b014bdb90c709fbb0243c1edb64d81d83a",
+    },
     "holdout_13": {
         "questions.jsonl": "bd1d2ff663418ba740ed96d5675ad1b523ac13deef7447de7068adb1166ae363",
         "facts.jsonl": "53afc11781d9a856b1526a85c6e675caf33bfa8a1929dc2921c7b20b4142a6d2",
