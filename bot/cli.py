@@ -309,6 +309,55 @@ def eval_(
         console.print(miss_table)
 
 
+followups_app = typer.Typer(no_args_is_help=True, help="The follow-up model: does a short turn stay on its topic?")
+app.add_typer(followups_app, name="followups")
+
+
+@followups_app.command("fit")
+def followups_fit(
+    files: Annotated[
+        list[Path], typer.Argument(help="JSON Lines conversations ({'turns', 'expect'}); one writer per folder.")
+    ],
+    out: Annotated[Path | None, typer.Option("--out", help="Model file [knowledge/followups.json].")] = None,
+    encoder: EncoderOpt = None,
+    model: ModelOpt = None,
+    index_dir: IndexDirOpt = None,
+) -> None:
+    """Fit the follow-up model on conversations by writers who saw only the FAQ source, and print its accuracy
+    with each writer's conversations held out in turn."""
+    import numpy as np
+
+    from bot.evaluation import read_cases
+    from bot.followups import collect, fit
+
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        _fail(f"no such file: {', '.join(missing)}")
+    settings = _settings(encoder, model, index_dir)
+    engine = _engine(settings)
+    if engine.degraded:
+        _fail("the follow-up model is fitted on the calibrated index: build it first (faqbot build)")
+    x: list[list[float]] = []
+    y: list[int] = []
+    groups: list[str] = []
+    for f in files:
+        fx, fy = collect(engine, read_cases(f))
+        x += fx
+        y += fy
+        groups += [f.parent.name] * len(fy)
+    if len(set(y)) < 2 or len(set(groups)) < 2:
+        _fail("fitting needs turns that stay and turns that move on, from at least two writers")
+    about = {"fitted_on": sorted({f"{f.parent.name}/{f.name}" for f in files}), "matching": settings.encoder}
+    fitted = fit(np.asarray(x), np.asarray(y), np.asarray(groups), about)
+    target = out or settings.knowledge_dir / "followups.json"
+    target.write_text(fitted.to_json(), encoding="utf-8")
+    cv = fitted.about
+    console.print(
+        f"{cv['examples']} turns ({cv['stay_examples']} stay) from {cv['groups']} writers; "
+        f"held-out accuracy {cv['held_out_accuracy']:.1%} (never staying: {cv['never_stay_accuracy']:.1%}) → {target}"
+    )
+
+
 OUTCOME_NAMES = {
     "right": "答对",
     "wrong": "答错",

@@ -14,6 +14,7 @@ from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ValidationError
 
+from bot import followups
 from bot.encoders import Encoder
 from bot.errors import first_error_parts
 from bot.gaps import Gaps, gap_reply
@@ -29,8 +30,9 @@ log = logging.getLogger(__name__)
 
 MAX_OPTIONS = 3
 RELATED_MIN_SCORE = 0.01
-# A turn this short (characters of words) may lean on the question answered before it (AnswerEngine._in_context).
-FOLLOWUP_MAX_CHARS = 16
+# The follow-up model's probability at or above which a turn stays on the entry just answered. The turn's own
+# reading then keeps the rest (1 − probability) of its confidence, so a stay near one half is a choice of two.
+STAY_PROBABILITY = 0.5
 TOPIC_CHARS = 80  # how much of the conversation's wording a follow-up carries
 # A message this short (characters of words) is never refused by the refusal model: short chatter ("谢谢你真棒",
 # "好累啊") scores high with it and is no instruction, and a few characters cannot carry instructions the patterns
@@ -81,6 +83,7 @@ class AnswerEngine:
         dialogue: RuleHandler | None = None,
         gaps: Gaps | None = None,
         passages: Passages | None = None,
+        followups: followups.FollowupModel | None = None,
     ) -> None:
         self.settings = settings
         self.kb = kb
@@ -91,6 +94,7 @@ class AnswerEngine:
         self.dialogue = dialogue
         self.gaps = gaps or Gaps(gaps=[])
         self.passages = passages
+        self.followup_model = followups
         self._smalltalk = {self._key(p): intent for intent in kb.smalltalk for p in intent.patterns}
         self._platforms = [clean_text(p) for p in kb.other_platforms]
         # degraded mode: a question typed (or clicked) exactly as the FAQ asks it is answered: nothing to guess
@@ -238,14 +242,33 @@ class AnswerEngine:
         self, text: str, alone: list[Candidate], ctx: Context, session: Session
     ) -> tuple[list[Candidate], str]:
         """An elliptical turn ("那要多久", "电子的呢", "个人的呢") read with the question last answered: the message
-        is ranked alone and together with those words. A turn that is unclear alone but clear with them takes that
-        reading; otherwise the two are averaged and the reading retrieval is more confident of wins — so a clear
-        new question keeps its own topic. Returns the ranking and the words it was read as."""
+        is ranked alone and together with those words. When the turn alone points to another entry than the one
+        just answered, the follow-up model (bot/followups.py) says whether it stays on it ("如果他要的是纸质票呢"
+        after how to reach a buyer about a wrong invoice); otherwise a turn that is unclear alone but clear with
+        them takes that reading, and else the two are averaged and the reading retrieval is more confident of
+        wins — so a clear new question keeps its own topic. Returns the ranking and the words it was read as."""
         previous = session.topic_text
-        if not previous or len(self._key(text)) > FOLLOWUP_MAX_CHARS:
+        if not previous or len(self._key(text)) > followups.MAX_CHARS:
             return alone, text
         joint_text = previous + "，" + text
         joint = self.rank(joint_text, ctx.audience)
+        last = self.kb.by_id.get(session.last_faq or "")
+        if self.followup_model is not None and last is not None and followups.applies(text, last, alone):
+            stay = self.followup_model.stay(self.normalizer.text(text), last, alone, joint)
+            if stay >= STAY_PROBABILITY:
+                kept = next(c for c in joint if c.entry.id == last.id)
+                others = [
+                    replace(c, score=c.score * (1 - stay), answer_score=c.answer_score * (1 - stay))
+                    for c in alone
+                    if c.answer_group != kept.answer_group
+                ]
+                return [replace(kept, score=stay, answer_score=stay), *others], joint_text
+        return self._either_reading(text, alone, joint, joint_text, session)
+
+    def _either_reading(
+        self, text: str, alone: list[Candidate], joint: list[Candidate], joint_text: str, session: Session
+    ) -> tuple[list[Candidate], str]:
+        """Without the follow-up model's say: the turn's own reading, the conversation's, or the two averaged."""
         sure = self.settings.answer_threshold
         if alone[0].answer_score < sure <= joint[0].answer_score:
             # Alone the turn is unclear; read with the conversation, it is clearly about one entry. (A clear new

@@ -90,6 +90,7 @@ def _assemble(
     settings: Settings, kb: KnowledgeBase, normalizer: Normalizer, retriever: Retriever, orders: OrderStore | None
 ) -> AnswerEngine:
     from bot.dialogue import Dialogue
+    from bot.followups import FollowupModel
     from bot.gaps import load_gaps
     from bot.messages import load_messages
     from bot.passages import Passages
@@ -100,7 +101,8 @@ def _assemble(
     dialogue = Dialogue.from_knowledge(settings.knowledge_dir, kb, normalizer, messages.dialogue, orders)
     gaps = load_gaps(settings.knowledge_dir, set(kb.by_id))
     passages = Passages.from_file(settings.knowledge_dir / "fact_asks.yaml", normalizer)
-    return AnswerEngine(settings, kb, normalizer, retriever, messages, dialogue, gaps, passages)
+    followups = FollowupModel.load(settings.knowledge_dir / "followups.json")
+    return AnswerEngine(settings, kb, normalizer, retriever, messages, dialogue, gaps, passages, followups)
 
 
 def engine_or_degraded(settings: Settings, orders: OrderStore | None) -> tuple[AnswerEngine | None, SetupError | None]:

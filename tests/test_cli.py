@@ -170,3 +170,21 @@ def test_every_error_the_bot_reports_is_one_line_and_exit_2(tmp_path: Path) -> N
     for args in (["eval", str(bad)], ["report"]):
         out = subprocess.run([sys.executable, "-m", "bot", *args], capture_output=True, text=True, env=env, timeout=120)
         assert out.returncode == 2 and "Traceback" not in out.stderr and "错误" in out.stderr, (args, out.stderr)
+
+
+def test_followups_fit_writes_a_model_with_its_held_out_accuracy(cli_env: dict[str, str], tmp_path: Path) -> None:
+    """Two writers' conversations (a real fit, on the session index): the model is written with how it did on
+    each writer's conversations held out, and the engine loads it."""
+    from bot.followups import FollowupModel
+    from tests.helpers import DATA
+
+    out_file = tmp_path / "followups.json"
+    files = [str(DATA / d / "followups.jsonl") for d in ("holdout_12", "holdout_13")]
+    out = run(["followups", "fit", *files, "--out", str(out_file)], cli_env)
+    assert out.returncode == 0, out.stderr
+    assert "held-out accuracy" in out.stdout
+    model = FollowupModel.load(out_file)
+    assert model is not None and model.about["groups"] == 2
+    assert model.about["fitted_on"] == ["holdout_12/followups.jsonl", "holdout_13/followups.jsonl"]
+    missing = run(["followups", "fit", str(tmp_path / "none.jsonl"), "--out", str(out_file)], cli_env)
+    assert missing.returncode == 2 and "Traceback" not in missing.stderr and "none.jsonl" in missing.stderr

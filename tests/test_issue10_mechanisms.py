@@ -3,11 +3,16 @@ contrast focus, rules stating their policy, rules yielding to sure retrieval, an
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.engine import AnswerEngine
+from bot.errors import KnowledgeError
+from bot.followups import FEATURES, FollowupModel
 from bot.normalize import Normalizer, focus
-from bot.reply import Session
+from bot.reply import Reply, Session
+from tests.helpers import PROJECT_ROOT
 
 
 @pytest.fixture(scope="module")
@@ -216,6 +221,67 @@ def test_a_turn_unclear_alone_takes_the_conversations_reading(
     for turn in turns:
         reply = engine.answer(turn, session=session)
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
+
+
+@pytest.mark.parametrize(
+    ("turns", "expect"),
+    [
+        # the turn alone names another entry's word (纸质票, 好处 → 使用镜像有什么优势, 电话); the answer just
+        # given covers the sub-case, and the follow-up model keeps it
+        (["买家开票信息有问题，服务商怎么联系他", "要是他选的是纸质票呢"], "若买家开票信息有误，如何联系买家修改？"),
+        (["服务商子账号怎么设置", "这个有什么好处"], "如何设置服务商子账号？"),
+        (["发票丢了怎么办", "联系人电话在哪里查"], "申请的发票丢失或者无法报销怎么办？"),
+    ],
+)
+def test_a_follow_up_about_a_sub_case_stays_on_the_entry_just_answered(
+    engine: AnswerEngine, turns: list[str], expect: str
+) -> None:
+    def last_reply(model: FollowupModel | None) -> Reply:
+        engine.followup_model, kept = model, engine.followup_model
+        try:
+            session = Session()
+            for turn in turns:
+                reply = engine.answer(turn, session=session)
+            return reply
+        finally:
+            engine.followup_model = kept
+
+    assert engine.followup_model is not None  # knowledge/followups.json is loaded
+    stays = last_reply(engine.followup_model)
+    assert stays.kind == "faq" and stays.faq is not None and stays.faq.question == expect
+    moves = last_reply(None)  # without the model, the turn's own reading wins
+    assert moves.faq is None or moves.faq.question != expect
+
+
+@pytest.mark.parametrize(
+    ("turns", "expect"),
+    [
+        (["商品不想卖了怎么办", "如果整个公司都不做云市场了呢"], "服务商怎么退出云市场？"),
+        (["提现的钱打到哪个账户", "想换一个账户怎么弄"], "如何修改银行账户信息？"),
+    ],
+)
+def test_a_follow_up_that_moves_on_is_not_kept_on_the_topic_before(
+    engine: AnswerEngine, turns: list[str], expect: str
+) -> None:
+    session = Session()
+    for turn in turns:
+        reply = engine.answer(turn, session=session)
+    assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
+
+
+def test_the_follow_up_model_file_is_checked_against_the_features(tmp_path: Path) -> None:
+    assert FollowupModel.load(tmp_path / "none.json") is None  # no model: follow-ups are read as before
+    bad = tmp_path / "followups.json"
+    for text in ("{", '{"features": ["alone_top"], "coef": [1.0], "intercept": 0}', '{"coef": []}'):
+        bad.write_text(text, encoding="utf-8")
+        with pytest.raises(KnowledgeError):
+            FollowupModel.load(bad)
+    model = FollowupModel.load(PROJECT_ROOT / "knowledge" / "followups.json")
+    assert model is not None and len(model.coef) == len(FEATURES)
+    assert model.about["held_out_accuracy"] > model.about["never_stay_accuracy"]
+    again = tmp_path / "again.json"
+    again.write_text(model.to_json(), encoding="utf-8")
+    assert FollowupModel.load(again) == model
 
 
 @pytest.mark.parametrize(

@@ -175,8 +175,10 @@ def test_every_fresh_set_reads_and_expects_real_questions(engine: AnswerEngine, 
 
 
 # measured 2026-12-02 (638b04e): 284 pairs, every one kept; after the third writer's negatives (edd9a77) 283 pairs
-# (one question or its predecessor is no longer answered alone, so the pair is not formed), every one kept
-KEPT_AFTER_ANOTHER_TOPIC, LOST_AFTER_ANOTHER_TOPIC = 283, 0
+# (one question or its predecessor is no longer answered alone, so the pair is not formed), every one kept. With
+# the follow-up model (2026-12-02): 291 pairs, one not kept — "发票申请了一般几天能开啊" right after a story about
+# getting an invoice is read as possibly a sub-case of it (p ≈ 0.57) and asks which of the two is meant.
+KEPT_AFTER_ANOTHER_TOPIC, LOST_AFTER_ANOTHER_TOPIC = 290, 1
 
 
 def test_a_clear_short_question_keeps_its_answer_after_another_topic(engine: AnswerEngine) -> None:
