@@ -46,7 +46,6 @@ class DeliveryFacts(BaseModel):
     window_days: int | None = None
     window_until: Literal["service_confirmed"] | None = None
     window_rule: str | None = None  # the quote's statement of the window, as said in a reason
-    window_phrase: str | None = None  # the window itself ("自购买之日起至第5天")
     refund_quote: str | None = None  # the FAQ line 具体退款规则 gives this kind (answers a general question)
     refundable: bool = True
 
@@ -500,7 +499,7 @@ class RefundEligibility(RuleBase):
                     return done(
                         "negotiate_with_provider",
                         t.say("outside_head"),
-                        t.say("window_passed_reason", label=label, window=kind.window_phrase),
+                        t.say("window_passed_reason", label=label, quote=kind.quote, refund_quote=kind.refund_quote),
                         step["outside_window"],
                     )
                 return Outcome(self.id, None, "", cites, missing=["purchased_on"])
@@ -514,7 +513,7 @@ class RefundEligibility(RuleBase):
                 return done(
                     "refund_in_window",
                     t.say("in_window_head", last=last.isoformat()),
-                    t.say("in_window_reason", label=label, rule=kind.window_rule, today=today.isoformat(),
+                    t.say("in_window_reason", label=label, quote=kind.quote, today=today.isoformat(),
                           remaining=remaining),
                     step["in_window"],
                     dates=(purchased_on, last),
@@ -523,11 +522,12 @@ class RefundEligibility(RuleBase):
             return done(
                 "negotiate_with_provider",
                 t.say("expired_head", last=last.isoformat()),
-                t.say("expired_reason", label=label, rule=kind.window_rule, today=today.isoformat()),
+                t.say("expired_reason", label=label, quote=kind.quote, refund_quote=kind.refund_quote,
+                      today=today.isoformat()),
                 step["outside_window"],
                 dates=(purchased_on, last),
                 window=window,
-            )
+            )  # fmt: skip
         # window until the service is confirmed complete
         if service_confirmed is None:
             if not window_passed:
