@@ -46,6 +46,7 @@ class DeliveryFacts(BaseModel):
     window_days: int | None = None
     window_until: Literal["service_confirmed"] | None = None
     window_rule: str | None = None  # the quote's statement of the window, as said in a reason
+    window_phrase: str | None = None  # the window itself ("自购买之日起至第5天"), as the demo page states it
     refund_quote: str | None = None  # the FAQ line 具体退款规则 gives this kind (answers a general question)
     refundable: bool = True
 
