@@ -85,6 +85,11 @@ def test_quality_is_what_was_measured(engine: AnswerEngine, path) -> None:  # ty
 # 2026-12-02 (5d40a3f) and is a dev set since; holdout_3 was written and sealed after that, scored once (36e96ec);
 # holdout_4 was written and sealed before the third writers' round of alternates.
 HOLDOUT_SHA256 = {
+    "holdout_15": {
+        "questions.jsonl": "af9009b3c5095c3fe4e49d5151f9613ae28226c481afb43cb9415b9251713183",
+        "facts.jsonl": "75d65d22588ad261e813e534d03f9e194c53a1425a95f1d8272e49bb546567e6",
+        "followups.jsonl": "affd7b0b19f6275553912fdac3651e2e3d6284528302621908f5e750408ac290",
+    },
     "holdout_14": {
         "questions.jsonl": "8de45725243474ebaea698ca15d1b5da7605a5740191ac1c9a8a12ba038c370e",
         "facts.jsonl": "33bffc6470727042d6f9ce909e91019d7e0d855e8cc2b0c69a24b3f991141901",
