@@ -328,6 +328,7 @@ def test_a_value_the_faq_does_not_state_is_said_so(engine: AnswerEngine, questio
         "不是问多久能开好，我想知道发票在哪申请",  # the contrast sets the time aside
         "商品审核要几天",
         "小程序制作的那十几天算在服务期里吗",  # 十几天, 那几天 name days; they do not ask how many
+        "给服务商打了好几次电话都没人接怎么办",  # 好几次: several times, not how many
     ],
 )
 def test_a_value_the_faq_states_or_that_is_not_asked_is_answered(engine: AnswerEngine, question: str) -> None:

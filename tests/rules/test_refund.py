@@ -173,3 +173,14 @@ def test_no_refund_for_an_image_quotes_the_kinds_own_line(engine: AnswerEngine) 
     reply = engine.answer("镜像商品为什么不能退款")
     assert reply.rule is not None and reply.rule.decision == "no_refund"
     assert "因云市场的镜像商品均为免费售卖" in reply.text
+
+
+def test_a_complaint_that_asks_whom_to_contact_gets_the_faq_not_a_refund_decision(engine: AnswerEngine) -> None:
+    """A product kind and a provider fault without a refund word is a complaint the refund rule answers — unless
+    it asks whom to turn to ("该找谁"): that is the FAQ's entry on an unreachable provider. With a refund word it
+    is the rule's again."""
+    contact = engine.answer("买的建站服务付了钱服务商就联系不上了，这种情况找谁")
+    assert contact.kind == "faq" and contact.rule is None, (contact.kind, contact.reason)
+    assert contact.faq is not None and contact.faq.id == "provider-unreachable"
+    refund = engine.answer("买的建站服务付了钱服务商就联系不上了，找谁退款")
+    assert refund.kind == "rule" and refund.rule is not None
