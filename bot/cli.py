@@ -347,7 +347,7 @@ def followups_fit(
         groups += [f.parent.name] * len(fy)
     if len(set(y)) < 2 or len(set(groups)) < 2:
         _fail("fitting needs turns that stay and turns that move on, from at least two writers")
-    about = {"fitted_on": sorted({f"{f.parent.name}/{f.name}" for f in files}), "matching": settings.encoder}
+    about = {"fitted_on": sorted({f"{f.parent.name}/{f.name}" for f in files}), "encoder": settings.encoder}
     fitted = fit(np.asarray(x), np.asarray(y), np.asarray(groups), about)
     target = out or settings.knowledge_dir / "followups.json"
     target.write_text(fitted.to_json(), encoding="utf-8")

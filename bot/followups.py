@@ -43,7 +43,7 @@ FEATURES = (
     "ends_ne",  # "…的呢"
     "opens_on",  # "那…", "如果…", "要是…"
     "pronoun",  # "他", "这个", "那种"
-    "length",  # characters of words / MAX_CHARS, at most 1
+    "length",  # characters of words / (2 × MAX_CHARS), at most 1
     "last_covers",  # share of the turn's character pairs found in the last entry's question and answer
     "top_covers",  # the same for the turn's own best entry
     "same_category",  # the two entries are of one category
