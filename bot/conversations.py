@@ -280,8 +280,19 @@ class ChatService:
             audience=conv.audience,
             flags=flags,
         )
-        reply.html = markdown_to_html(reply.text)
+        reply.html = self.shown_html(reply.text, cited=reply.kind == "rule" and bool(reply.rule and reply.rule.cites))
         return reply, self._agent_frames(conv, flags)
+
+    def shown_html(self, text: str, cited: bool) -> str:
+        """A bot message as a web page shows it. A rule's reply (``cited``) ends in "依据：「…」": that line is left
+        to the source line under the bubble, which links each cited entry (the text keeps it, for the terminal
+        and the API)."""
+        if cited:
+            opening = self.messages.dialogue.cite_line.split("{cites}")[0]
+            head, _, last = text.rstrip().rpartition("\n\n")
+            if head and last.startswith(opening):
+                text = head
+        return markdown_to_html(text)
 
     @staticmethod
     def _people_reply(q: str, reason: Reason, text: str) -> Reply:

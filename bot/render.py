@@ -24,9 +24,14 @@ def _markdown() -> MarkdownIt:
     return MarkdownIt("commonmark", {"html": False, "linkify": False, "breaks": True}).enable("table")
 
 
+# The FAQ source's links were stripped to "#" ("[云市场开票记录](#)"): a link that reopens the same page is a dead
+# end, so its words stay as plain text.
+_DEAD_LINK = re.compile(r"\[([^\]]*)\]\(\s*#?\s*\)")
+
+
 @lru_cache(maxsize=4096)
 def markdown_to_html(text: str) -> str:
-    return sanitize_html(_markdown().render(text))
+    return sanitize_html(_markdown().render(_DEAD_LINK.sub(r"\1", text)))
 
 
 def sanitize_html(html: str) -> str:

@@ -19,7 +19,6 @@ from bot.api.guards import Guards, client_address
 from bot.conversations import ChatService
 from bot.errors import InvalidRequest, RateLimited, first_error
 from bot.messages import ErrorCopy
-from bot.render import markdown_to_html
 from bot.reply import Context, Reason, Reply
 from bot.safe_text import has_surrogates
 from bot.settings import Settings
@@ -99,6 +98,12 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         await ws.close(code=code, reason=reason)
 
 
+def _cited(reply: Any) -> bool:
+    """A stored reply is a rule's, with the entries it cites (shown as links under it, not in its text)."""
+    rule = reply.get("rule") if isinstance(reply, dict) and reply.get("kind") == "rule" else None
+    return isinstance(rule, dict) and bool(rule.get("cites"))
+
+
 async def _converse(ws: WebSocket, service: ChatService, settings: Settings, guards: Guards, address: str) -> None:
     # Nothing is stored until the first message: a bare connect creates no conversation. A new socket gets a
     # provisional id that becomes the conversation's id with its first message.
@@ -106,7 +111,7 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
     conversation_id = conv.id if conv is not None else new_id()
     stored = conv is not None
     history = [
-        {**m.public(), "html": markdown_to_html(m.text) if m.role == "bot" else None}
+        {**m.public(), "html": service.shown_html(m.text, cited=_cited(m.reply)) if m.role == "bot" else None}
         for m in (await service.history(conversation_id) if stored else [])
     ]
     handoff = conv.handoff if conv is not None else "bot"

@@ -56,6 +56,21 @@ def test_rules_with_context_order_through_the_api(client: TestClient) -> None:
     assert reply["rule"]["decision"] == "refund_in_window" and reply["rule"]["dates"]["latest"] == "2026-12-02"
 
 
+def test_a_rules_citation_is_shown_once_as_links_not_again_in_the_bubble(client: TestClient) -> None:
+    """The widget puts "依据：" and a link per cited entry under a rule's bubble: the bubble's HTML leaves out the
+    text's closing "依据：「…」" line (the text keeps it, for the terminal and the API), also on history restore."""
+    reply = chat(client, "这个订单能退吗", order={"id": "2026112800001"})
+    assert reply["kind"] == "rule" and reply["rule"]["cites"]
+    cited = "「" + reply["rule"]["cites"][0]["question"] + "」"
+    assert reply["text"].rstrip().rpartition("\n\n")[2].startswith("依据：") and cited in reply["text"]
+    assert "依据" not in reply["html"] and "<p>" in reply["html"]
+    with client.websocket_connect(f"/ws/chat?session_id={reply['session_id']}") as ws:
+        restored = ws.receive_json()["history"][-1]
+    assert restored["role"] == "bot" and restored["text"] == reply["text"] and restored["html"] == reply["html"]
+    faq = chat(client, "镜像能下载吗")  # an FAQ answer's own words are left as they are
+    assert faq["kind"] == "faq" and faq["html"].count("<p>") >= 1
+
+
 def test_html_in_a_message_is_text(client: TestClient) -> None:
     reply = chat(client, "<img src=x onerror=alert(1)>镜像能下载吗")
     assert "<img" not in reply["html"] and "onerror" not in reply["html"].replace("&lt;img src=x onerror", "")
@@ -91,6 +106,15 @@ def test_pages_answer_errors_with_a_page(client: TestClient) -> None:
         r = client.get(path)
         assert r.status_code == 404 and r.headers["content-type"].startswith("text/html"), path
         assert "没有找到这个页面" in r.text and "<html" in r.text
+
+
+def test_every_page_names_the_sites_own_icon(client: TestClient) -> None:
+    """No page leaves the browser to ask for /favicon.ico (a 404 on every visit): each names the icon it serves."""
+    for path in ("/", "/provider", "/faq", "/faq/image-limits", "/agent/login", "/no/such/page"):
+        assert '<link rel="icon" href="/static/favicon.svg"' in client.get(path).text, path
+    icon = client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert icon.text.startswith("<svg") and "<script" not in icon.text
 
 
 def test_malformed_json_body_gets_the_error_shape(client: TestClient) -> None:
