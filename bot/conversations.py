@@ -280,18 +280,26 @@ class ChatService:
             audience=conv.audience,
             flags=flags,
         )
-        reply.html = self.shown_html(reply.text, cited=reply.kind == "rule" and bool(reply.rule and reply.rule.cites))
+        cited = reply.kind == "rule" and bool(reply.rule and reply.rule.cites)
+        options = [s.question for s in reply.suggestions] if reply.kind in ("clarify", "fallback") else []
+        reply.html = self.shown_html(reply.text, cited, options)
         return reply, self._agent_frames(conv, flags)
 
-    def shown_html(self, text: str, cited: bool) -> str:
-        """A bot message as a web page shows it. A rule's reply (``cited``) ends in "依据：「…」": that line is left
-        to the source line under the bubble, which links each cited entry (the text keeps it, for the terminal
-        and the API)."""
+    def shown_html(self, text: str, cited: bool = False, options: list[str] | None = None) -> str:
+        """A bot message as a web page shows it, where the widget adds what the text also says. A rule's reply
+        (``cited``) ends in "依据：「…」": that line is left to the source line under the bubble, which links each
+        cited entry. A choice or a fallback lists its ``options`` as buttons: the text's list of the same
+        questions is left out. (The text keeps both, for the terminal and the API.)"""
         if cited:
             opening = self.messages.dialogue.cite_line.split("{cites}")[0]
             head, _, last = text.rstrip().rpartition("\n\n")
             if head and last.startswith(opening):
                 text = head
+        if options:
+            say = self.messages.replies
+            listed = {say.say("option", n=i, question=q) for i, q in enumerate(options, 1)}
+            listed |= {say.say("listed", question=q) for q in options}
+            text = "\n".join(line for line in text.splitlines() if line.strip() not in listed)
         return markdown_to_html(text)
 
     @staticmethod

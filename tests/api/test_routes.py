@@ -71,6 +71,19 @@ def test_a_rules_citation_is_shown_once_as_links_not_again_in_the_bubble(client:
     assert faq["kind"] == "faq" and faq["html"].count("<p>") >= 1
 
 
+@pytest.mark.parametrize(("message", "kind"), [("发票", "clarify"), ("小程序", "fallback")])
+def test_options_are_shown_once_as_buttons_not_again_as_a_list(client: TestClient, message: str, kind: str) -> None:
+    """A choice or a fallback offers its questions as buttons (the suggestions): the bubble's HTML leaves out the
+    text's list of the same questions, live and on history restore; the text keeps it."""
+    reply = chat(client, message)
+    assert reply["kind"] == kind and len(reply["suggestions"]) >= 2
+    for option in reply["suggestions"]:
+        assert option["question"] in reply["text"] and option["question"] not in reply["html"]
+    assert "<li>" not in reply["html"] and reply["html"].startswith("<p>")
+    with client.websocket_connect(f"/ws/chat?session_id={reply['session_id']}") as ws:
+        assert ws.receive_json()["history"][-1]["html"] == reply["html"]
+
+
 def test_html_in_a_message_is_text(client: TestClient) -> None:
     reply = chat(client, "<img src=x onerror=alert(1)>镜像能下载吗")
     assert "<img" not in reply["html"] and "onerror" not in reply["html"].replace("&lt;img src=x onerror", "")
