@@ -75,9 +75,12 @@ def _fail(message: str, code: int = 2) -> None:
 
 
 def _progress_bar() -> tuple[Progress, Any]:
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=True)
+    bar = Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TextColumn("剩余"), TimeRemainingColumn(),
+        console=err, transient=True,
+    )  # fmt: skip
     task = bar.add_task("构建索引", total=6)
 
     def report(step: str, done: int, total: int) -> None:
@@ -404,15 +407,34 @@ def serve(
 
     from bot.api import create_app
     from bot.api.serving import return_large_blocks_to_the_system, uvicorn_options
+    from bot.wiring import build_index_now, stale_index
 
     return_large_blocks_to_the_system()
     settings = _settings(None, None, index_dir)
     overrides = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     settings = settings.model_copy(update=overrides)
+    try:
+        stale = stale_index(settings) if settings.allow_rebuild else None
+        if stale is not None:  # a first start builds the index (minutes): shown, before anything listens
+            err.print(f"正在构建索引（{escape(stale)}），可能需要几分钟；建好后才开始监听。")
+            bar, report = _progress_bar()
+            with bar:
+                build_index_now(settings, report)
+    except FaqbotError as exc:  # broken knowledge or no encoder: the app says so, or serves without the index
+        err.print(f"[yellow]{escape(type(exc).__name__)}: {escape(str(exc))}[/yellow]")
     application = create_app(settings)
     docs = ", API 文档 /docs" if settings.docs_enabled else ""
-    err.print(f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent{docs})")
-    uvicorn.run(application, **uvicorn_options(settings))
+    url = f"腾讯云云市场 FAQ bot: http://{settings.host}:{settings.port}/  (客服后台 /agent{docs})"
+
+    class Announcing(uvicorn.Server):
+        """Says where to go once the socket listens, not before (the first start may build for minutes)."""
+
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets)
+            if self.started:
+                err.print(url)
+
+    Announcing(uvicorn.Config(application, **uvicorn_options(settings))).run()
 
 
 @app.command()

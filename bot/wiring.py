@@ -70,6 +70,32 @@ def build_engine(
     return engine
 
 
+def stale_index(settings: Settings) -> str | None:
+    """Why the index must be built before it can answer (missing, stale, unreadable manifest), or None."""
+    from bot.encoders import make_encoder
+    from bot.index import expected_manifest, read_manifest, stale_reason
+    from bot.knowledge import load_knowledge
+
+    kb = load_knowledge(settings.knowledge_dir)
+    expected = expected_manifest(kb, make_encoder(settings), Normalizer.for_knowledge(kb, settings.index_dir),
+                                 settings.index_type)  # fmt: skip
+    try:
+        return stale_reason(read_manifest(settings.index_dir), expected)
+    except IndexUnusable as exc:
+        return str(exc)
+
+
+def build_index_now(settings: Settings, progress: Progress | None = None) -> None:
+    """Build the index from knowledge/ (``faqbot serve`` does this, with a progress bar, before it listens)."""
+    from bot.encoders import make_encoder
+    from bot.index import build_index
+    from bot.knowledge import load_knowledge
+
+    kb = load_knowledge(settings.knowledge_dir)
+    normalizer = Normalizer.for_knowledge(kb, settings.index_dir)
+    build_index(kb, make_encoder(settings), normalizer, settings.index_dir, settings.index_type, progress)
+
+
 def build_degraded_engine(
     settings: Settings, orders: OrderStore | None, problem: str, warm: bool = False
 ) -> AnswerEngine:

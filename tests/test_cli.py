@@ -188,3 +188,43 @@ def test_followups_fit_writes_a_model_with_its_held_out_accuracy(cli_env: dict[s
     assert model.about["fitted_on"] == ["holdout_12/followups.jsonl", "holdout_13/followups.jsonl"]
     missing = run(["followups", "fit", str(tmp_path / "none.jsonl"), "--out", str(out_file)], cli_env)
     assert missing.returncode == 2 and "Traceback" not in missing.stderr and "none.jsonl" in missing.stderr
+
+
+def test_serve_builds_a_missing_index_first_and_prints_the_url_only_once_it_listens(tmp_path: Path) -> None:
+    """A first start builds the index, saying so, before anything listens; the URL is printed when the socket
+    accepts connections, so following it at once never meets "connection refused". (The hash encoder keeps the
+    build short; the order of events is what is tested.)"""
+    import urllib.request
+
+    from tests.helpers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FAQBOT_")}
+    env.update(
+        FAQBOT_ENCODER="hash",
+        FAQBOT_INDEX_DIR=str(tmp_path / "index"),
+        FAQBOT_DATABASE_PATH=str(tmp_path / "serve.sqlite3"),
+        FAQBOT_AGENT_PASSWORD="serve-test-password",
+        FAQBOT_ADMIN_PASSWORD="serve-admin-password",
+    )
+    proc = subprocess.Popen([*FAQBOT, "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stderr is not None
+        lines: list[str] = []
+        for line in proc.stderr:
+            lines.append(line)
+            if f"http://127.0.0.1:{port}/" in line and "FAQ bot" in line:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as r:
+                    assert r.status == 200
+                break
+        else:
+            raise AssertionError("".join(lines))
+        building = next(i for i, x in enumerate(lines) if "正在构建索引" in x)
+        listening = next(i for i, x in enumerate(lines) if "Uvicorn running" in x)
+        assert building < listening < len(lines), lines
+        assert (tmp_path / "index" / "manifest.json").exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        if proc.stderr is not None:
+            proc.stderr.close()
