@@ -66,6 +66,7 @@ class SmalltalkIntent:
 @dataclass
 class KnowledgeBase:
     entries: list[FaqEntry]
+    categories: list[str] = field(default_factory=list)  # in the source document's order (each file's `position`)
     conflicts: list[Conflict] = field(default_factory=list)
     smalltalk: list[SmalltalkIntent] = field(default_factory=list)
     out_of_scope: list[str] = field(default_factory=list)
@@ -89,10 +90,6 @@ class KnowledgeBase:
 
     def conflicts_for(self, entry_id: str) -> list[Conflict]:
         return [c for c in self.conflicts if entry_id in c.entries]
-
-    @property
-    def categories(self) -> list[str]:
-        return list(dict.fromkeys(e.category for e in self.entries))
 
 
 def text_modulo_formatting(text: str) -> str:
@@ -140,11 +137,15 @@ def _require_str(raw: dict[str, Any], key: str, where: str) -> str:
     return value.strip()
 
 
-def _load_category(path: Path) -> list[FaqEntry]:
+def _load_category(path: Path) -> tuple[int, list[FaqEntry]]:
+    """The category's place in the source document's list (``position``) and its entries."""
     doc = _read_yaml(path)
     if not isinstance(doc, dict):
-        raise KnowledgeError(f"{path}: expected a mapping with 'category', 'updated' and 'entries'")
+        raise KnowledgeError(f"{path}: expected a mapping with 'category', 'position', 'updated' and 'entries'")
     category = _require_str(doc, "category", str(path))
+    position = doc.get("position")
+    if not isinstance(position, int) or isinstance(position, bool) or position < 1:
+        raise KnowledgeError(f"{path}: field 'position' must be the category's place in the source (1, 2, …)")
     updated = str(doc.get("updated") or "").strip()
     if not re.match(r"^\d{4}-\d{2}-\d{2}", updated):
         raise KnowledgeError(f"{path}: field 'updated' must start with YYYY-MM-DD, got {updated!r}")
@@ -192,7 +193,7 @@ def _load_category(path: Path) -> list[FaqEntry]:
                 writers=tuple(writers),
             )
         )
-    return entries
+    return position, entries
 
 
 def _load_conflicts(path: Path, ids: set[str]) -> list[Conflict]:
@@ -275,8 +276,13 @@ def load_knowledge(root: Path) -> KnowledgeBase:
     entries: list[FaqEntry] = []
     seen: dict[str, str] = {}
     seen_q: dict[str, str] = {}
+    places: dict[int, str] = {}
     for path in files:
-        for e in _load_category(path):
+        position, category_entries = _load_category(path)
+        if position in places:
+            raise KnowledgeError(f"{path}: position {position} is also {places[position]}'s")
+        places[position] = category_entries[0].category
+        for e in category_entries:
             if e.id in seen:
                 raise KnowledgeError(f"{path}: entry {e.id}: duplicate id (also in {seen[e.id]})")
             if e.question in seen_q:
@@ -297,6 +303,7 @@ def load_knowledge(root: Path) -> KnowledgeBase:
         digest.update(path.read_bytes())
     return KnowledgeBase(
         entries=entries,
+        categories=[places[p] for p in sorted(places)],
         conflicts=_load_conflicts(root / "conflicts.yaml", ids),
         smalltalk=_load_smalltalk(root / "smalltalk.yaml"),
         out_of_scope=out_of_scope,

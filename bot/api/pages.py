@@ -82,7 +82,8 @@ async def faq_index(request: Request, engine: EngineDep, service: ServiceDep, q:
             notice = exc.message
     for e in entries:
         by_category[e.category].append(e)
-    return _page(request, "faq_index.html", by_category=dict(by_category), q=q or "", total=len(entries),
+    in_order = {c: by_category[c] for c in engine.kb.categories if c in by_category}  # as the source lists them
+    return _page(request, "faq_index.html", by_category=in_order, q=q or "", total=len(entries),
                  notice=notice)  # fmt: skip
 
 

@@ -121,6 +121,12 @@ def test_pages_answer_errors_with_a_page(client: TestClient) -> None:
         assert "没有找到这个页面" in r.text and "<html" in r.text
 
 
+def test_the_faq_page_lists_the_categories_in_the_source_order(client: TestClient) -> None:
+    headings = re.findall(r"<h2>([^<]+)</h2>", client.get("/faq").text)
+    source_order = "镜像 购买支付 售后和退款 发票 服务商入驻 服务商后台使用 服务商收益提现 服务商退出 小程序"
+    assert headings == source_order.split()
+
+
 def test_every_page_names_the_sites_own_icon(client: TestClient) -> None:
     """No page leaves the browser to ask for /favicon.ico (a 404 on every visit): each names the icon it serves."""
     for path in ("/", "/provider", "/faq", "/faq/image-limits", "/agent/login", "/no/such/page"):
