@@ -133,6 +133,8 @@ def test_widget_on_another_origin_answers_with_a_source_line(browser: object, se
     assert "镜像如何下载？" in answer.locator(".source").inner_text()  # type: ignore[attr-defined]
     link = answer.locator(".source a").get_attribute("href")  # type: ignore[attr-defined]
     assert link == f"{server['base']}/faq/image-download"
+    day = answer.locator(".source .day")  # type: ignore[attr-defined]
+    assert "2024-" in day.inner_text() and day.evaluate("d => getComputedStyle(d).whiteSpace") == "nowrap"
     # the host page's CSS does not reach into the widget
     send_bg = w.q("form button").evaluate("b => getComputedStyle(b).backgroundColor")  # type: ignore[attr-defined]
     assert send_bg == "rgb(0, 110, 255)"

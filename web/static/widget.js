@@ -54,7 +54,7 @@
     ".bubble th,.bubble td{border:1px solid #dcdfe6;padding:3px 6px;text-align:left}.bubble th{background:#f2f3f5}",
     ".bubble blockquote{margin:6px 0;padding:4px 8px;border-left:3px solid #ff9a2e;background:#fff7e8}",
     ".bubble a{color:#006eff}",
-    ".source{font-size:12px;color:#86909c;margin:4px 2px 0;max-width:88%}.source a{color:#4e5969}",
+    ".source{font-size:12px;color:#86909c;margin:4px 2px 0;max-width:88%}.source a{color:#4e5969}.source .day{white-space:nowrap}",
     ".chips{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px;max-width:92%}",
     ".chips button{border:1px solid #006eff;color:#006eff;background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px;text-align:left}",
     ".rate{display:flex;gap:6px;margin:4px 2px 0;font-size:12px;color:#86909c;align-items:center}",
@@ -167,7 +167,7 @@
       var link = el("a", null, say("cite", { question: reply.faq.question }));
       link.href = base + "/faq/" + encodeURIComponent(reply.faq.id); link.target = "_blank"; link.rel = "noopener";
       s.appendChild(link);
-      s.appendChild(document.createTextNode(say("updated", { day: reply.faq.updated })));
+      s.appendChild(el("span", "day", say("updated", { day: reply.faq.updated })));  // never split mid-date
       return s;
     }
     return null;
