@@ -88,6 +88,8 @@ def test_conflicting_figures_are_both_stated(engine: AnswerEngine) -> None:
     reply = engine.answer("什么是共享镜像")
     assert reply.faq is not None and reply.faq.id == "shared-image-what-is"
     assert "50" in reply.text and "500" in reply.text and reply.conflicts
+    # worded for the buyer who reads it: what to watch out for and what to go by, not the project's "FAQ 说法不一致"
+    assert "⚠ 请留意：" in reply.text and "常见问题里有两种说法" in reply.text and "说法不一致" not in reply.text
 
 
 def test_audience_prefers_the_users_side(engine: AnswerEngine) -> None:
