@@ -569,6 +569,17 @@ def load_index(index_dir: Path) -> BuiltIndex:
     return BuiltIndex(scoring, fusion, refusal, manifest, entry_ids)
 
 
+def why_rebuild(
+    kb: KnowledgeBase, encoder: Encoder, normalizer: Normalizer, index_dir: Path, index_type: str
+) -> str | None:
+    """Why the index in ``index_dir`` must be built before it can answer (none yet, stale, unreadable manifest), or
+    None when its manifest matches what knowledge/ and the encoder would build now."""
+    try:
+        return stale_reason(read_manifest(index_dir), expected_manifest(kb, encoder, normalizer, index_type))
+    except IndexUnusable as exc:
+        return str(exc)
+
+
 def ensure_index(
     kb: KnowledgeBase,
     encoder: Encoder,
@@ -579,13 +590,12 @@ def ensure_index(
     progress: Progress | None = None,
 ) -> BuiltIndex:
     """Load the index; rebuild it when missing, stale or corrupt, unless rebuilds are off."""
-    expected = expected_manifest(kb, encoder, normalizer, index_type)
-    try:
-        reason = stale_reason(read_manifest(index_dir), expected)
-        if reason is None:
+    reason = why_rebuild(kb, encoder, normalizer, index_dir, index_type)
+    if reason is None:
+        try:
             return load_index(index_dir)
-    except IndexUnusable as exc:
-        reason = str(exc)
+        except IndexUnusable as exc:
+            reason = str(exc)
     if not allow_rebuild:
         raise IndexUnusable(
             f"the index in {index_dir} cannot be used ({reason}) and FAQBOT_ALLOW_REBUILD is off; run `faqbot build`"

@@ -73,16 +73,12 @@ def build_engine(
 def stale_index(settings: Settings) -> str | None:
     """Why the index must be built before it can answer (missing, stale, unreadable manifest), or None."""
     from bot.encoders import make_encoder
-    from bot.index import expected_manifest, read_manifest, stale_reason
+    from bot.index import why_rebuild
     from bot.knowledge import load_knowledge
 
     kb = load_knowledge(settings.knowledge_dir)
-    expected = expected_manifest(kb, make_encoder(settings), Normalizer.for_knowledge(kb, settings.index_dir),
-                                 settings.index_type)  # fmt: skip
-    try:
-        return stale_reason(read_manifest(settings.index_dir), expected)
-    except IndexUnusable as exc:
-        return str(exc)
+    normalizer = Normalizer.for_knowledge(kb, settings.index_dir)
+    return why_rebuild(kb, make_encoder(settings), normalizer, settings.index_dir, settings.index_type)
 
 
 def build_index_now(settings: Settings, progress: Progress | None = None) -> None:
