@@ -268,6 +268,7 @@ class ChatService:
         if flags is None and asked and conv.handoff == "bot":  # over the address's hand-over allowance
             reply = self._people_reply(user_text, Reason.HANDOFF_LIMITED, self.messages.people.too_many_handoffs)
         reply.session_id = conv.id
+        stored = reply.model_dump(mode="json", exclude={"html", "message_id"})
         _, reply.message_id = self.store.record_turn(
             conv.id,
             user_text,
@@ -275,26 +276,29 @@ class ChatService:
             kind=reply.kind,
             score=reply.score,
             latency_ms=reply.latency_ms,
-            reply=reply.model_dump(mode="json", exclude={"html", "message_id"}),
+            reply=stored,
             state={**session.to_state(), "page": _page_context(context)},
             audience=conv.audience,
             flags=flags,
         )
-        cited = reply.kind == "rule" and bool(reply.rule and reply.rule.cites)
-        options = [s.question for s in reply.suggestions] if reply.kind in ("clarify", "fallback") else []
-        reply.html = self.shown_html(reply.text, cited, options)
+        reply.html = self.shown_html(reply.text, stored)
         return reply, self._agent_frames(conv, flags)
 
-    def shown_html(self, text: str, cited: bool = False, options: list[str] | None = None) -> str:
-        """A bot message as a web page shows it, where the widget adds what the text also says. A rule's reply
-        (``cited``) ends in "依据：「…」": that line is left to the source line under the bubble, which links each
-        cited entry. A choice or a fallback lists its ``options`` as buttons: the text's list of the same
-        questions is left out. (The text keeps both, for the terminal and the API.)"""
-        if cited:
+    def shown_html(self, text: str, reply: Any) -> str:
+        """A bot message as a web page shows it, live or restored from history; ``reply``: the reply as stored
+        (its JSON form). The widget adds what the text also says. A rule's reply ends in "依据：「…」": that line
+        is left to the source line under the bubble, which links each cited entry. A choice or a fallback offers
+        its suggestions as buttons: the text's list of the same questions is left out. (The text keeps both, for
+        the terminal and the API.)"""
+        kind = reply.get("kind") if isinstance(reply, dict) else None
+        rule = reply.get("rule") if kind == "rule" else None
+        if isinstance(rule, dict) and rule.get("cites"):
             opening = self.messages.dialogue.cite_line.split("{cites}")[0]
             head, _, last = text.rstrip().rpartition("\n\n")
             if head and last.startswith(opening):
                 text = head
+        suggested = reply.get("suggestions") if kind in ("clarify", "fallback") else None
+        options = [o["question"] for o in suggested or [] if isinstance(o, dict) and isinstance(o.get("question"), str)]
         if options:
             say = self.messages.replies
             listed = {say.say("option", n=i, question=q) for i, q in enumerate(options, 1)}

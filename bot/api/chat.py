@@ -98,24 +98,6 @@ async def _close(ws: WebSocket, code: int, reason: str) -> None:
         await ws.close(code=code, reason=reason)
 
 
-def _shown(service: ChatService, text: str, reply: Any) -> str:
-    """A stored bot message's HTML, as it was shown live."""
-    return service.shown_html(text, _cited(reply), _options(reply))
-
-
-def _cited(reply: Any) -> bool:
-    """A stored reply is a rule's, with the entries it cites (shown as links under it, not in its text)."""
-    rule = reply.get("rule") if isinstance(reply, dict) and reply.get("kind") == "rule" else None
-    return isinstance(rule, dict) and bool(rule.get("cites"))
-
-
-def _options(reply: Any) -> list[str]:
-    """The questions a stored choice or fallback offers as buttons."""
-    if not isinstance(reply, dict) or reply.get("kind") not in ("clarify", "fallback"):
-        return []
-    return [s["question"] for s in reply.get("suggestions") or [] if isinstance(s, dict) and "question" in s]
-
-
 async def _converse(ws: WebSocket, service: ChatService, settings: Settings, guards: Guards, address: str) -> None:
     # Nothing is stored until the first message: a bare connect creates no conversation. A new socket gets a
     # provisional id that becomes the conversation's id with its first message.
@@ -123,7 +105,7 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
     conversation_id = conv.id if conv is not None else new_id()
     stored = conv is not None
     history = [
-        {**m.public(), "html": _shown(service, m.text, m.reply) if m.role == "bot" else None}
+        {**m.public(), "html": service.shown_html(m.text, m.reply) if m.role == "bot" else None}
         for m in (await service.history(conversation_id) if stored else [])
     ]
     handoff = conv.handoff if conv is not None else "bot"
