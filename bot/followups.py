@@ -74,7 +74,8 @@ def features(turn: str, last: FaqEntry, alone: Sequence[Candidate], joint: Seque
     j = {c.entry.id: c.answer_score for c in joint}
     top = alone[0].entry
     order = [c.entry.id for c in alone[:_RANK_DEPTH]]
-    pairs = _pairs(turn) - _FUNCTION_PAIRS
+    key = word_chars(turn)
+    pairs = _pairs(key) - _FUNCTION_PAIRS
     return [
         alone[0].answer_score,
         a.get(last.id, 0.0),
@@ -82,9 +83,9 @@ def features(turn: str, last: FaqEntry, alone: Sequence[Candidate], joint: Seque
         joint[0].answer_score,
         float(joint[0].entry.id == last.id),
         float(bool(_ENDS_NE.search(turn))),
-        float(bool(_OPENS_ON.match(word_chars(turn)))),
+        float(bool(_OPENS_ON.match(key))),
         float(bool(_PRONOUN.search(turn))),
-        min(len(word_chars(turn)), MAX_CHARS * 2) / (MAX_CHARS * 2),
+        min(len(key), MAX_CHARS * 2) / (MAX_CHARS * 2),
         _covers(pairs, last.question + last.answer),
         _covers(pairs, top.question + top.answer),
         float(top.category == last.category),

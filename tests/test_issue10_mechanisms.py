@@ -15,6 +15,14 @@ from bot.reply import Reply, Session
 from tests.helpers import PROJECT_ROOT
 
 
+def last_reply(engine: AnswerEngine, turns: list[str]) -> Reply:
+    """The reply to a conversation's last turn, its earlier turns played first in one session."""
+    session = Session()
+    for turn in turns:
+        reply = engine.answer(turn, session=session)
+    return reply
+
+
 @pytest.fixture(scope="module")
 def normalizer(engine: AnswerEngine) -> Normalizer:
     return engine.normalizer
@@ -151,9 +159,7 @@ def test_a_day_still_to_come_starts_no_timeline(engine: AnswerEngine, message: s
     ],
 )
 def test_follow_ups_are_read_with_the_question_before(engine: AnswerEngine, turns: list[str], expect: str) -> None:
-    session = Session()
-    for turn in turns:
-        reply = engine.answer(turn, session=session)
+    reply = last_reply(engine, turns)
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
 
 
@@ -217,9 +223,7 @@ def test_a_general_question_about_a_refund_situation_states_it(engine: AnswerEng
 def test_a_turn_unclear_alone_takes_the_conversations_reading(
     engine: AnswerEngine, turns: list[str], expect: str
 ) -> None:
-    session = Session()
-    for turn in turns:
-        reply = engine.answer(turn, session=session)
+    reply = last_reply(engine, turns)
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
 
 
@@ -236,20 +240,17 @@ def test_a_turn_unclear_alone_takes_the_conversations_reading(
 def test_a_follow_up_about_a_sub_case_stays_on_the_entry_just_answered(
     engine: AnswerEngine, turns: list[str], expect: str
 ) -> None:
-    def last_reply(model: FollowupModel | None) -> Reply:
+    def with_model(model: FollowupModel | None) -> Reply:
         engine.followup_model, kept = model, engine.followup_model
         try:
-            session = Session()
-            for turn in turns:
-                reply = engine.answer(turn, session=session)
-            return reply
+            return last_reply(engine, turns)
         finally:
             engine.followup_model = kept
 
     assert engine.followup_model is not None  # knowledge/followups.json is loaded
-    stays = last_reply(engine.followup_model)
+    stays = with_model(engine.followup_model)
     assert stays.kind == "faq" and stays.faq is not None and stays.faq.question == expect
-    moves = last_reply(None)  # without the model, the turn's own reading wins
+    moves = with_model(None)  # without the model, the turn's own reading wins
     assert moves.faq is None or moves.faq.question != expect
 
 
@@ -263,9 +264,7 @@ def test_a_follow_up_about_a_sub_case_stays_on_the_entry_just_answered(
 def test_a_follow_up_that_moves_on_is_not_kept_on_the_topic_before(
     engine: AnswerEngine, turns: list[str], expect: str
 ) -> None:
-    session = Session()
-    for turn in turns:
-        reply = engine.answer(turn, session=session)
+    reply = last_reply(engine, turns)
     assert reply.kind == "faq" and reply.faq is not None and reply.faq.question == expect
 
 
