@@ -117,6 +117,9 @@ class AgentAuth:
             account = self.store.account(username)
             return account if self._verify(account, password) else None
 
+    def hash(self, password: str) -> str:
+        return str(self._hasher.hash(password))
+
     def verify(self, username: str, password: str) -> bool:
         return self._verify(self.store.account(username), password)
 

@@ -9,18 +9,21 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import statistics
 import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from bot.engine import RELATED_MIN_SCORE, AgentSuggestion, AnswerEngine
-from bot.errors import ConversationNotFound
+from bot.errors import Conflict, ConversationNotFound, InvalidRequest
 from bot.knowledge import FaqEntry
 from bot.messages import Messages
+from bot.orders import OrderStore
 from bot.render import markdown_to_html, markdown_to_text
 from bot.reply import Context, Reason, Reply, Session
-from bot.store import Conversation, ConversationStore, Message, TurnFlags, new_id, now
+from bot.store import Account, Conversation, ConversationStore, Message, TurnFlags, new_id, now
 
 log = logging.getLogger(__name__)
 
@@ -167,9 +170,11 @@ class ChatService:
         worker: EngineWorker | None = None,
         db: StoreThreads | None = None,
         handoff_gate: Callable[[str], bool] | None = None,
+        orders: OrderStore | None = None,
     ) -> None:
         self.engine = engine
         self.store = store
+        self.orders = orders  # what the console shows of a page's order
         self.hub = hub or Hub()
         self.worker = worker or EngineWorker()  # the engine threads: answering, nothing else
         self.db = db or StoreThreads()  # every store call from here on
@@ -194,6 +199,24 @@ class ChatService:
 
     async def history(self, conversation_id: str, limit: int = 200) -> list[Message]:
         return await self.db.read(self.store.messages, conversation_id, limit)
+
+    async def people_state(self, conv: Conversation | None) -> dict[str, Any]:
+        """What the widget needs to know at (re)connect about people in the conversation: the hand-over state, the
+        agent's display name, whether it was resolved with a person's help (then it asks for a rating) and the
+        rating given."""
+        if conv is None:
+            return {"handoff": "bot", "agent": None, "resolved": False, "csat_due": False, "csat": None}
+
+        def read() -> dict[str, Any]:
+            helper = conv.agent if conv.agent else None
+            rating = self.store.conversation_rating(conv.id)
+            name = self.store.display_names().get(helper, helper) if helper else None
+            resolved = conv.resolved_at is not None
+            given = None if rating is None else {"score": rating["score"], "comment": rating["comment"]}
+            return {"handoff": conv.handoff, "agent": name, "resolved": resolved,
+                    "csat_due": resolved and helper is not None and rating is None, "csat": given}  # fmt: skip
+
+        return await self.db.read(read)
 
     def _lock(self, conversation_id: str) -> asyncio.Lock:
         return self._locks[zlib.crc32(conversation_id.encode()) % LOCK_STRIPES]
@@ -277,12 +300,29 @@ class ChatService:
             score=reply.score,
             latency_ms=reply.latency_ms,
             reply=stored,
-            state={**session.to_state(), "page": _page_context(context)},
+            state={**session.to_state(), "page": {**(conv.state.get("page") or {}), **_page_context(context)}},
             audience=conv.audience,
             flags=flags,
         )
         reply.html = self.shown_html(reply.text, stored)
         return reply, self._agent_frames(conv, flags)
+
+    def shown(self, conversation_id: str, messages: list[Message]) -> list[dict[str, Any]]:
+        """Messages as a web page shows them (the widget's history, the console's transcript): a bot message with
+        its HTML and its rating, an agent's with the name the user sees (the account's display name)."""
+        names = self.store.display_names() if any(m.agent for m in messages) else {}
+        ratings = self.store.ratings(conversation_id) if any(m.role == "bot" for m in messages) else {}
+        return [
+            {**m.public(), "html": self.shown_html(m.text, m.reply) if m.role == "bot" else None,
+             "agent_name": names.get(m.agent, m.agent) if m.agent else None, "rating": ratings.get(m.id)}
+            for m in messages
+        ]  # fmt: skip
+
+    async def shown_history(self, conversation_id: str, limit: int = 200) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            return self.shown(conversation_id, self.store.messages(conversation_id, limit))
+
+        return await self.db.read(read)
 
     def shown_html(self, text: str, reply: Any) -> str:
         """A bot message as a web page shows it, live or restored from history; ``reply``: the reply as stored
@@ -305,6 +345,17 @@ class ChatService:
             listed |= {say.say("listed", question=q) for q in options}
             text = "\n".join(line for line in text.splitlines() if line.strip() not in listed)
         return markdown_to_html(text)
+
+    def _plain(self, suggestions: list[AgentSuggestion]) -> list[AgentSuggestion]:
+        """Suggestions as conversational plain text an agent can paste into a chat: Markdown marks gone, and the
+        bot's "依据：「…」" line left out (the console adds the entry's link; a person does not cite like a bot)."""
+        opening = self.messages.dialogue.cite_line.split("{cites}")[0]
+        out = []
+        for s in suggestions:
+            text = markdown_to_text(s.text)
+            kept = [line for line in text.splitlines() if not line.strip().startswith(opening)]
+            out.append(s.model_copy(update={"text": "\n".join(kept).strip()}))
+        return out
 
     @staticmethod
     def _people_reply(q: str, reason: Reason, text: str) -> Reply:
@@ -338,7 +389,7 @@ class ChatService:
 
     def _agent_frames(self, conv: Conversation, flags: TurnFlags | None) -> list[dict[str, Any]]:
         """What agents should hear about this turn: the queue item when it is (or just became) queued."""
-        if flags is None and conv.handoff == "bot" and conv.attention is None:
+        if flags is None and conv.handoff == "bot" and conv.attention is None and conv.resolved_at is None:
             return []  # nothing for agents (and no extra query on the common path)
         updated = self.store.conversation(conv.id)
         if updated is None or (updated.handoff == "bot" and updated.attention is None):
@@ -359,38 +410,113 @@ class ChatService:
     def _store_feedback(
         self, message_id: int, conversation_id: str, helpful: bool, comment: str | None
     ) -> tuple[int, Conversation | None]:
-        """The rating stored; a thumbs-down flags the conversation (returned, for the agents' queue)."""
+        """The rating stored (one per reply: a new one replaces it). A thumbs-down flags the conversation for a
+        person; a thumbs-up resolves one the bot had flagged, if nobody asked for a person. Returns the
+        conversation when its queue item changed."""
         message = self.store.message(message_id)
         if message is None or message.role != "bot" or message.conversation_id != conversation_id:
             raise ConversationNotFound(f"no bot reply with message_id {message_id}")
         fid = self.store.add_feedback(message_id, message.conversation_id, helpful, comment)
-        if helpful:
+        conv = self.store.conversation(conversation_id)
+        if conv is None:
             return fid, None
-        self.store.set_attention(message.conversation_id, "thumbs_down")
+        if helpful:
+            if conv.handoff != "bot" or conv.attention is None:
+                return fid, None
+            self.store.resolve(conversation_id, "auto:thumbs_up")
+        else:
+            self.store.set_attention(message.conversation_id, "thumbs_down")
         return fid, self.store.conversation(message.conversation_id)
+
+    async def rate_conversation(self, conversation_id: str, score: int, comment: str | None) -> None:
+        """The user's satisfaction (1–5) with the person who helped them: only where a person took part."""
+
+        def write() -> None:
+            conv = self.store.conversation(conversation_id)
+            if conv is None:
+                raise ConversationNotFound(f"no conversation {conversation_id!r}")
+            helper = conv.agent or (conv.resolved_by if conv.resolved_by and ":" not in conv.resolved_by else None)
+            if helper is None:
+                raise Conflict(self.messages.errors.nothing_to_rate, code="nothing_to_rate")
+            self.store.rate_conversation(conversation_id, score, comment, helper)
+
+        await self.db.write(write)
+
+    # ------------------------------------------------------------------ waiting for a person
+
+    async def waiting(self, conversation_id: str | None) -> dict[str, Any]:
+        """What the widget tells someone who asked for a person: whether anyone is online (signed in to the
+        console, within the configured hours), how many wait ahead of them, and a typical wait."""
+
+        def read() -> dict[str, Any]:
+            ahead = self.store.waiting_ahead(conversation_id) if conversation_id else None
+            waits = self.store.recent_waits()
+            return {
+                "agents_online": self.agents_available(),
+                "ahead": ahead,
+                "typical_wait_minutes": max(1, round(statistics.median(waits) / 60)) if len(waits) >= 3 else None,
+            }
+
+        return await self.db.read(read)
+
+    def agents_available(self) -> bool:
+        settings = self.engine.settings
+        if not settings.within_agent_hours(datetime.now(UTC)):
+            return False
+        since = datetime.now(UTC) - timedelta(seconds=settings.agent_online_seconds)
+        return self.store.agents_online(since.isoformat(timespec="milliseconds")) > 0
+
+    async def leave_message(self, conversation_id: str | None, text: str, contact: str, address: str) -> str:
+        """A message for a person while none is online: stored with its contact, and queued as an offline ticket
+        (a new conversation if there is none yet). Returns the conversation id."""
+
+        def write() -> str:
+            conv = self.store.conversation(conversation_id) if conversation_id else None
+            cid = conv.id if conv is not None else self.store.create_conversation("buyer").id
+            shown = f"{text}\n{self.messages.people.say('offline_left', contact=contact)}"
+            self.store.add_message(cid, "user", shown, kind="offline")
+            self.store.leave_message(cid, contact)
+            return cid
+
+        cid = await self.db.write(write)
+        await self._tell_agents(cid)
+        return cid
 
     # ------------------------------------------------------------------ agents
 
-    def queue_item(self, conv: Conversation) -> dict[str, Any]:
-        last_user = next((m for m in reversed(self.store.messages(conv.id, limit=20)) if m.role == "user"), None)
+    def queue_item(self, conv: Conversation, names: dict[str, str] | None = None) -> dict[str, Any]:
+        recent = self.store.messages(conv.id, limit=20)
+        last_user = next((m for m in reversed(recent) if m.role == "user"), None)
+        names = names if names is not None else self.store.display_names()
+        owner = conv.agent if conv.handoff == "agent" or conv.attention == "reopened" else None
         return {
             "id": conv.id,
             "handoff": conv.handoff,
-            "agent": conv.agent,
+            "agent": owner,
+            "agent_name": names.get(owner, owner) if owner else None,
             "attention": conv.attention,
             "audience": conv.audience,
             "updated_at": conv.updated_at,
             "waiting_since": conv.waiting_since,
+            "resolved_at": conv.resolved_at,
+            "contact": conv.contact,
             "last_user_message": last_user.text if last_user else None,
+            "last_user_id": last_user.id if last_user else None,
         }
 
-    def _queue(self, offset: int, limit: int) -> dict[str, Any]:
-        items = [self.queue_item(c) for c in self.store.queue(offset, limit)]
-        return {"items": items, "total": self.store.queue_size(), "offset": offset, "limit": limit}
+    def _queue(self, offset: int, limit: int, view: str, username: str | None) -> dict[str, Any]:
+        names = self.store.display_names()
+        items = [self.queue_item(c, names) for c in self.store.queue(offset, limit, view, username)]
+        counts = self.store.queue_counts(username)
+        reads = self.store.reads(username, [i["id"] for i in items]) if username else {}
+        return {"items": items, "total": counts[view], "counts": counts, "offset": offset, "limit": limit,
+                "view": view, "reads": reads}  # fmt: skip
 
-    async def queue(self, offset: int = 0, limit: int = 50) -> dict[str, Any]:
-        """One page of the agents' queue (hand-over requests first, oldest wait first) and its total size."""
-        return await self.db.read(self._queue, offset, limit)
+    async def queue(self, offset: int = 0, limit: int = 50, view: str = "all", username: str | None = None
+                    ) -> dict[str, Any]:  # fmt: skip
+        """One page of the agents' queue (hand-over requests first, oldest wait first), its view's total, every
+        view's count, and where ``username`` has read up to in each."""
+        return await self.db.read(self._queue, offset, limit, view, username)
 
     def _conversation(self, conversation_id: str) -> tuple[Conversation, list[Message]]:
         conv = self.store.conversation(conversation_id)
@@ -398,14 +524,47 @@ class ChatService:
             raise ConversationNotFound(f"no conversation {conversation_id!r}")
         return conv, self.store.messages(conversation_id)
 
-    async def conversation(self, conversation_id: str) -> tuple[Conversation, list[Message], dict[str, Any]]:
-        """The conversation (404 if there is none), its messages and its queue item."""
+    async def conversation(
+        self, conversation_id: str, reader: str | None = None
+    ) -> tuple[Conversation, list[Message], dict[str, Any]]:
+        """The conversation (404 if there is none), its messages and its queue item; ``reader`` has now read it."""
 
         def read() -> tuple[Conversation, list[Message], dict[str, Any]]:
             conv, messages = self._conversation(conversation_id)
             return conv, messages, self.queue_item(conv)
 
-        return await self.db.read(read)
+        conv, messages, item = await self.db.read(read)
+        if reader is not None and messages:
+            await self.db.write(self.store.mark_read, reader, conversation_id, messages[-1].id)
+        return conv, messages, item
+
+    def context(self, conv: Conversation, messages: list[Message]) -> dict[str, Any]:
+        """What an agent sees beside the transcript: the user's page (audience, the order it shows, with what the
+        order records add), the rules' outcomes, the contact an offline message left, the satisfaction rating."""
+        page = dict(conv.state.get("page") or {})
+        order = dict(page.get("order") or {})
+        known = self.orders.get(order["id"]) if self.orders is not None and order.get("id") else None
+        if known is not None:
+            order = {**known.model_dump(mode="json", exclude_none=True), **{k: v for k, v in order.items() if v}}
+        outcomes = []
+        for m in messages:
+            rule = (m.reply or {}).get("rule") if m.role == "bot" and m.kind == "rule" else None
+            if isinstance(rule, dict):
+                cites = [c.get("question") for c in rule.get("cites") or [] if isinstance(c, dict)]
+                outcomes.append({"message_id": m.id, "rule": rule.get("id"), "decision": rule.get("decision"),
+                                 "dates": rule.get("dates"), "missing": rule.get("missing") or [], "cites": cites,
+                                 "at": m.created_at})  # fmt: skip
+        return {
+            "audience": conv.audience or page.get("audience"),
+            "today": page.get("today"),
+            "order": order or None,
+            "rules": outcomes,
+            "contact": conv.contact,
+            "csat": self.store.conversation_rating(conv.id),
+            "created_at": conv.created_at,
+            "resolved_at": conv.resolved_at,
+            "resolved_by": conv.resolved_by,
+        }
 
     async def suggestions(
         self, conv: Conversation, messages: list[Message]
@@ -419,10 +578,10 @@ class ChatService:
         if conv.audience in ("buyer", "provider"):
             context.setdefault("audience", conv.audience)
         found = await self.worker.run(self.engine.suggest, question.text, context, self._session(conv))
-        return question, _plain(found)
+        return question, self._plain(found)
 
     async def suggest(self, question: str) -> list[AgentSuggestion]:
-        return _plain(await self.worker.run(self.engine.suggest, question))
+        return self._plain(await self.worker.run(self.engine.suggest, question))
 
     async def search(self, question: str, limit: int, at_least_one: bool = False) -> list[FaqEntry]:
         """FAQ entries matching ``question``, best first: those with some confidence (the bar related questions
@@ -446,40 +605,134 @@ class ChatService:
                 return m
         return None
 
-    async def agent_message(self, conversation_id: str, text: str, agent: str) -> Message:
-        def write() -> Message:
-            self._conversation(conversation_id)
-            mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=agent)
+    def _owned(self, conv: Conversation, account: Account, *, to: str) -> None:
+        """``account`` may act on ``conv`` (``to``: "post" or "release"): it owns it, or nobody does (posting
+        then takes it over), or — releasing and resolving — it is an admin."""
+        owner = conv.agent if conv.handoff == "agent" else None
+        if owner is None or owner == account.username or (to != "post" and account.role == "admin"):
+            return
+        name = self.store.display_names().get(owner, owner)
+        errors = self.messages.errors
+        raise Conflict(errors.say("owned_by_other" if to == "post" else "not_owner", agent=name), code="owned")
+
+    async def agent_message(self, conversation_id: str, text: str, account: Account) -> Message:
+        """An agent's message to the user. Only the owner may write; writing to a conversation nobody owns takes
+        it over (the bot stops)."""
+
+        def write() -> tuple[Message, bool]:
+            conv, _ = self._conversation(conversation_id)
+            self._owned(conv, account, to="post")
+            took = conv.handoff != "agent" or conv.agent != account.username
+            if took:
+                self.store.take_over(conversation_id, account.username)
+            mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=account.username)
             message = self.store.message(mid)
             assert message is not None
-            return message
+            return message, took
 
-        message = await self.db.write(write)
+        message, took = await self.db.write(write)
+        if took:
+            await self.hub.to_user(conversation_id, {"type": "handoff", "state": "agent",
+                                                     "agent": account.display_name})  # fmt: skip
         await self.hub.to_user(
             conversation_id,
-            {"type": "agent_message", "text": text, "agent": agent, "message_id": message.id,
+            {"type": "agent_message", "text": text, "agent": account.display_name, "message_id": message.id,
              "at": message.created_at},
         )  # fmt: skip
-        await self.hub.to_agents({"type": "message", "conversation_id": conversation_id})
+        await self._tell_agents(conversation_id, message_too=True)
         return message
 
-    async def set_handoff(self, conversation_id: str, state: str, agent: str) -> dict[str, Any]:
-        """An agent takes the conversation over (``agent``) or hands it back (``bot``): its queue item after."""
+    async def take_over(self, conversation_id: str, account: Account, force: bool = False) -> dict[str, Any]:
+        """``account`` owns the conversation now. Taking it from another agent needs ``force`` and leaves a note in
+        the transcript that every agent sees."""
 
-        def write() -> tuple[Conversation, dict[str, Any]]:
+        def write() -> None:
+            conv, _ = self._conversation(conversation_id)
+            if not force:
+                self._owned(conv, account, to="post")
+            previous = self.store.take_over(conversation_id, account.username)
+            if previous is not None:
+                names = self.store.display_names()
+                note = self.messages.people.say("taken_from", agent=account.display_name,
+                                                previous=names.get(previous, previous))  # fmt: skip
+                self.store.add_message(conversation_id, "note", note, kind="note", agent=account.username)
+
+        await self.db.write(write)
+        await self.hub.to_user(conversation_id, {"type": "handoff", "state": "agent", "agent": account.display_name})
+        return await self._tell_agents(conversation_id, message_too=True)
+
+    async def assign(self, conversation_id: str, username: str, admin: Account) -> dict[str, Any]:
+        """An admin gives the conversation to an agent (noted in the transcript)."""
+
+        def write() -> str:
             self._conversation(conversation_id)
-            if state == "agent":
-                self.store.set_handoff(conversation_id, "agent", reason="agent_took_over", agent=agent)
-            else:
-                self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=agent)
-            conv = self.store.conversation(conversation_id)
-            assert conv is not None
-            return conv, self.queue_item(conv)
+            target = self.store.account(username)
+            if target is None or target.disabled:
+                raise InvalidRequest(self.messages.errors.say("unknown_account", username=username),
+                                     code="unknown_account")  # fmt: skip
+            self.store.take_over(conversation_id, username, reason="assigned")
+            note = self.messages.people.say("assigned", admin=admin.display_name, agent=target.display_name)
+            self.store.add_message(conversation_id, "note", note, kind="note", agent=admin.username)
+            return target.display_name
 
-        conv, item = await self.db.write(write)
-        await self.hub.to_user(conversation_id, {"type": "handoff", "state": conv.handoff, "agent": agent})
+        name = await self.db.write(write)
+        await self.hub.to_user(conversation_id, {"type": "handoff", "state": "agent", "agent": name})
+        return await self._tell_agents(conversation_id, message_too=True)
+
+    async def hand_back(self, conversation_id: str, account: Account) -> dict[str, Any]:
+        """The owner (or an admin) gives the conversation back to the bot."""
+
+        def write() -> None:
+            conv, _ = self._conversation(conversation_id)
+            self._owned(conv, account, to="release")
+            self.store.set_handoff(conversation_id, "bot", reason="handed_back", agent=account.username)
+
+        await self.db.write(write)
+        await self.hub.to_user(conversation_id, {"type": "handoff", "state": "bot", "agent": account.display_name})
+        return await self._tell_agents(conversation_id)
+
+    async def resolve(self, conversation_id: str, account: Account | None) -> dict[str, Any]:
+        """Done: out of the queue. ``account`` None: resolved automatically (silence). The user is told; if a
+        person took part, the widget asks how satisfied they were."""
+
+        def write() -> bool:
+            conv, messages = self._conversation(conversation_id)
+            if account is not None:
+                self._owned(conv, account, to="release")
+            helped = conv.handoff == "agent" or any(m.role == "agent" for m in messages)
+            self.store.resolve(conversation_id, account.username if account is not None else "auto:silence")
+            return helped
+
+        helped = await self.db.write(write)
+        await self.hub.to_user(conversation_id, {"type": "resolved", "csat": helped})
+        return await self._tell_agents(conversation_id)
+
+    async def resolve_silent(self, minutes: float) -> int:
+        """Resolve queued conversations nobody waits on that have been quiet for ``minutes`` (see
+        :meth:`ConversationStore.silent_since`). Returns how many."""
+        before = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat(timespec="milliseconds")
+        quiet = await self.db.read(self.store.silent_since, before)
+        for cid in quiet:
+            await self.resolve(cid, None)
+        return len(quiet)
+
+    async def _tell_agents(self, conversation_id: str, message_too: bool = False) -> dict[str, Any]:
+        """Send every agent the conversation's queue item (and, ``message_too``, that its transcript changed)."""
+        conv = await self.db.read(self.store.conversation, conversation_id)
+        if conv is None:
+            raise ConversationNotFound(f"no conversation {conversation_id!r}")
+        item = await self.db.read(self.queue_item, conv)
         await self.hub.to_agents({"type": "queue", "conversation": item})
+        if message_too:
+            await self.hub.to_agents({"type": "message", "conversation_id": conversation_id})
         return item
+
+    async def search_conversations(self, q: str, status: str, limit: int = 50) -> list[dict[str, Any]]:
+        def read() -> list[dict[str, Any]]:
+            names = self.store.display_names()
+            return [self.queue_item(c, names) for c in self.store.search(q, status, limit)]
+
+        return await self.db.read(read)
 
 
 def _page_context(context: Context | dict[str, Any] | None) -> dict[str, Any]:
@@ -489,8 +742,3 @@ def _page_context(context: Context | dict[str, Any] | None) -> dict[str, Any]:
     except ValueError:
         return {}
     return {k: v for k, v in ctx.model_dump(mode="json", include={"audience", "today", "order"}).items() if v}
-
-
-def _plain(suggestions: list[AgentSuggestion]) -> list[AgentSuggestion]:
-    """Suggestions with their text as plain text an agent can paste into a chat."""
-    return [s.model_copy(update={"text": markdown_to_text(s.text)}) for s in suggestions]

@@ -60,6 +60,12 @@ class NotFound(FaqbotError):
     status, code = 404, "not_found"
 
 
+class Conflict(FaqbotError):
+    """The request clashes with the resource's state: another agent owns the conversation, a name is taken."""
+
+    status, code = 409, "conflict"
+
+
 class PayloadTooLarge(FaqbotError):
     status, code = 413, "too_large"
 

@@ -90,6 +90,9 @@ class PeopleCopy(Copy):
     already_waiting: str
     bot_note: str
     too_many_handoffs: str
+    taken_from: str
+    assigned: str
+    offline_left: str
 
 
 class ErrorCopy(Copy):
@@ -119,6 +122,12 @@ class ErrorCopy(Copy):
     logins_per_account: str
     body_too_large: str
     body_too_slow: str
+    owned_by_other: str
+    not_owner: str
+    unknown_account: str
+    account_exists: str
+    bad_contact: str
+    nothing_to_rate: str
 
 
 class Messages(BaseModel):

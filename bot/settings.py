@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -148,6 +150,23 @@ class Settings(BaseSettings):
         None, description="Serve /docs and /redoc (self-hosted assets); default: on in development, off in production."
     )
     ws_idle_seconds: float = Field(300, gt=0, description="A chat socket with no message for this long is closed.")
+    # --- the team ---
+    auto_resolve_minutes: float = Field(
+        30,
+        gt=0,
+        description="A queued conversation nobody waits on (a person wrote last, or the bot flagged it and nobody "
+        "asked for a person) is resolved after this many minutes of silence. One waiting for a person never is.",
+    )
+    agent_hours: str | None = Field(
+        None,
+        pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9]-([01][0-9]|2[0-4]):[0-5][0-9]$",
+        description="When people answer, e.g. 09:00-18:00 (in FAQBOT_AGENT_TIMEZONE); outside them the widget "
+        "offers to leave a message. Unset: whenever an agent is signed in.",
+    )
+    agent_timezone: str = Field("Asia/Shanghai", description="The time zone of FAQBOT_AGENT_HOURS.")
+    agent_online_seconds: float = Field(
+        90, gt=0, description="An agent counts as online while their console was seen this recently."
+    )
     rate_limit_storage: str = Field(
         "memory://", description="Where rate-limit counters live: memory:// (one worker) or redis://host:6379."
     )
@@ -183,6 +202,23 @@ class Settings(BaseSettings):
     def report_low_score(self) -> float:
         """An answer below this confidence is one to review in the report (the answer bar plus a margin)."""
         return self.answer_threshold + 0.2
+
+    @field_validator("agent_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (an IANA name such as Asia/Shanghai)") from exc
+        return value
+
+    def within_agent_hours(self, at: datetime) -> bool:
+        """Whether ``at`` falls in FAQBOT_AGENT_HOURS (always, when they are unset)."""
+        if self.agent_hours is None:
+            return True
+        start, end = self.agent_hours.split("-")
+        local = at.astimezone(ZoneInfo(self.agent_timezone)).strftime("%H:%M")
+        return start <= local < end if start <= end else (local >= start or local < end)
 
     def production_problems(self) -> list[str]:
         """What is missing for FAQBOT_ENV=production (empty when the settings are safe to serve)."""

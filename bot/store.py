@@ -69,6 +69,9 @@ conversations = Table(
     Column("attention", String(40)),
     Column("waiting_since", String(40)),  # v2: when it entered the agents' queue (the queue ranks by age)
     Column("human_at", String(40)),  # v2: an agent wrote since the last hand-back (the bot then stays quiet)
+    Column("resolved_at", String(40)),  # v3: out of the queue as done (reopened when the user writes again)
+    Column("resolved_by", String(80)),  # v3: the account, or "auto:silence" / "auto:thumbs_up"
+    Column("contact", String(200)),  # v3: a phone number or e-mail left with an offline message
 )
 messages = Table(
     "messages",
@@ -139,9 +142,36 @@ agent_sessions = Table(
     Column("expires_at", String(40), nullable=False),
     Column("revoked_at", String(40)),
     Column("address", String(64)),
+    Column("last_seen_at", String(40)),  # v3: a console page held its socket open then (who is online)
     Index("agent_sessions_by_user", "username"),
 )
+conversation_reads = Table(
+    "conversation_reads",
+    metadata,
+    Column("username", String(64), primary_key=True),
+    Column("conversation_id", String(64), primary_key=True),
+    Column("last_read_id", ID, nullable=False),
+)
+canned_responses = Table(
+    "canned_responses",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("title", String(80), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("updated_by", String(64)),
+    Column("updated_at", String(40), nullable=False),
+)
+csat = Table(
+    "csat",
+    metadata,
+    Column("conversation_id", String(64), ForeignKey("conversations.id"), primary_key=True),
+    Column("score", Integer, nullable=False),
+    Column("comment", Text),
+    Column("agent", String(80)),
+    Column("created_at", String(40), nullable=False),
+)
 V1_CONVERSATION_COLUMNS = ("waiting_since", "human_at")
+V3_CONVERSATION_COLUMNS = {"resolved_at": 40, "resolved_by": 80, "contact": 200}
 
 
 def _v1(conn: Connection) -> None:
@@ -163,8 +193,19 @@ def _v2(conn: Connection) -> None:
     metadata.create_all(conn, tables=[accounts, agent_sessions])
 
 
+def _v3(conn: Connection) -> None:
+    """The team's console: resolved conversations, per-agent read markers, canned responses, satisfaction ratings,
+    offline messages' contacts, when a console session was last seen (presence)."""
+    for table, columns in (("conversations", V3_CONVERSATION_COLUMNS), ("agent_sessions", {"last_seen_at": 40})):
+        present = {c["name"] for c in inspect(conn).get_columns(table)}
+        for column, size in columns.items():
+            if column not in present:
+                conn.execute(text(f"ALTER TABLE {table} ADD COLUMN {column} VARCHAR({size})"))
+    metadata.create_all(conn, tables=[conversation_reads, canned_responses, csat])
+
+
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
 
 
 def now() -> str:
@@ -187,6 +228,9 @@ class Conversation:
     attention: str | None
     waiting_since: str | None = None
     human_at: str | None = None
+    resolved_at: str | None = None
+    resolved_by: str | None = None
+    contact: str | None = None
 
     @property
     def with_people(self) -> bool:
@@ -424,12 +468,16 @@ class ConversationStore:
     @staticmethod
     def _handoff(conn: Connection, conversation_id: str, state: HandoffState, reason: str | None,
                  agent: str | None, stamp: str) -> None:  # fmt: skip
-        values: dict[str, Any] = {"handoff": state, "agent": agent, "updated_at": stamp}
+        """Move the hand-over state. ``agent``: who did it (recorded); taking over (``agent``) also makes them the
+        owner; a hand-back clears the owner; a new request keeps an earlier owner (it lands in their "mine")."""
+        values: dict[str, Any] = {"handoff": state, "updated_at": stamp, "resolved_at": None, "resolved_by": None}
         if state == "bot":  # handed back: out of the queue, the bot speaks again
-            values.update(waiting_since=None, human_at=None, attention=None)
+            values.update(waiting_since=None, human_at=None, attention=None, agent=None)
         else:  # a person asked for now waits from now, however long the bot had flagged it (no pre-ageing)
             waiting = func.coalesce(conversations.c.waiting_since, stamp)
             values["waiting_since"] = case((conversations.c.handoff == "bot", stamp), else_=waiting)
+            if state == "agent":
+                values["agent"] = agent
         conn.execute(update(conversations).where(conversations.c.id == conversation_id).values(**values))
         conn.execute(
             insert(handoffs).values(
@@ -442,6 +490,65 @@ class ConversationStore:
     ) -> None:
         with self.db.tx() as conn:
             self._handoff(conn, conversation_id, state, reason, agent, now())
+
+    def take_over(self, conversation_id: str, username: str, reason: str = "agent_took_over") -> str | None:
+        """``username`` owns the conversation now (the bot stops); returns the owner it had before, if another."""
+        with self.db.tx() as conn:
+            before = conn.execute(
+                select(conversations.c.agent, conversations.c.handoff).where(conversations.c.id == conversation_id)
+            ).first()
+            self._handoff(conn, conversation_id, "agent", reason, username, now())
+        return before[0] if before is not None and before[1] == "agent" and before[0] != username else None
+
+    def resolve(self, conversation_id: str, by: str) -> None:
+        """Done: out of the queue (the owner is kept, so a reopened conversation goes back to them); the bot
+        speaks again."""
+        stamp = now()
+        with self.db.tx() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(handoff="bot", attention=None, waiting_since=None, human_at=None, resolved_at=stamp,
+                        resolved_by=by, updated_at=stamp)
+            )  # fmt: skip
+            auto = by.startswith("auto:")
+            conn.execute(
+                insert(handoffs).values(conversation_id=conversation_id, state="resolved",
+                                        reason=by if auto else "resolved", agent=None if auto else by, created_at=stamp)
+            )  # fmt: skip
+
+    def silent_since(self, before: str) -> list[str]:
+        """Queued conversations nobody is waiting on, quiet since before ``before``: a person wrote last (the user
+        did not answer), or the bot flagged it and nobody asked for a person. A user waiting for a person is
+        never among them."""
+        last = (
+            select(messages.c.role)
+            .where(messages.c.conversation_id == conversations.c.id)
+            .order_by(messages.c.id.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        stmt = select(conversations.c.id).where(
+            self._NEEDS_PERSON
+            & (conversations.c.updated_at < before)
+            & (
+                ((conversations.c.handoff == "agent") & (last == "agent"))
+                | ((conversations.c.handoff == "bot") & (last != "user"))
+            )
+        )
+        with self.db.read() as conn:
+            return [str(r[0]) for r in conn.execute(stmt)]
+
+    def leave_message(self, conversation_id: str, contact: str) -> None:
+        """An offline message: the conversation waits in the queue as one, with the contact it left."""
+        stamp = now()
+        with self.db.tx() as conn:
+            conn.execute(
+                update(conversations)
+                .where(conversations.c.id == conversation_id)
+                .values(contact=storable(contact), attention="offline_message", resolved_at=None, resolved_by=None,
+                        waiting_since=func.coalesce(conversations.c.waiting_since, stamp), updated_at=stamp)
+            )  # fmt: skip
 
     def set_attention(self, conversation_id: str, reason: str | None) -> None:
         stamp = now()
@@ -456,12 +563,22 @@ class ConversationStore:
 
     _NEEDS_PERSON = (conversations.c.handoff != "bot") | conversations.c.attention.is_not(None)
 
-    def queue(self, offset: int = 0, limit: int = 50) -> list[Conversation]:
+    def _view(self, view: str, username: str | None) -> Any:
+        """Which queued conversations a view shows: ``mine`` (owned by ``username``), ``unassigned`` (no owner,
+        or one who handed it back), ``all``."""
+        if view == "mine":
+            return self._NEEDS_PERSON & (conversations.c.agent == (username or ""))
+        if view == "unassigned":
+            return self._NEEDS_PERSON & (conversations.c.agent.is_(None) | (conversations.c.handoff != "agent"))
+        return self._NEEDS_PERSON
+
+    def queue(self, offset: int = 0, limit: int = 50, view: str = "all", username: str | None = None
+              ) -> list[Conversation]:  # fmt: skip
         """Conversations that need a person: those asking for one (or with one) first, then those the bot
         flagged; oldest wait first within each, so a flood of new requests cannot push an old one out of view."""
         stmt = (
             select(conversations)
-            .where(self._NEEDS_PERSON)
+            .where(self._view(view, username))
             .order_by(
                 (conversations.c.handoff == "bot").asc(),
                 func.coalesce(conversations.c.waiting_since, conversations.c.updated_at).asc(),
@@ -473,10 +590,145 @@ class ConversationStore:
         with self.db.read() as conn:
             return [_conversation(r) for r in conn.execute(stmt)]
 
-    def queue_size(self) -> int:
+    def queue_size(self, view: str = "all", username: str | None = None) -> int:
         with self.db.read() as conn:
-            return int(conn.execute(select(func.count()).select_from(conversations).where(self._NEEDS_PERSON))
-                       .scalar() or 0)  # fmt: skip
+            return int(conn.execute(select(func.count()).select_from(conversations)
+                                    .where(self._view(view, username))).scalar() or 0)  # fmt: skip
+
+    def queue_counts(self, username: str | None) -> dict[str, int]:
+        """How many open conversations each view holds, in one query."""
+        mine = self._NEEDS_PERSON & (conversations.c.agent == (username or ""))
+        unassigned = self._NEEDS_PERSON & (conversations.c.agent.is_(None) | (conversations.c.handoff != "agent"))
+        stmt = select(
+            func.count().filter(self._NEEDS_PERSON),
+            func.count().filter(mine),
+            func.count().filter(unassigned),
+        ).select_from(conversations)
+        with self.db.read() as conn:
+            row = conn.execute(stmt).one()
+        return {"all": int(row[0]), "mine": int(row[1]), "unassigned": int(row[2])}
+
+    def waiting_ahead(self, conversation_id: str) -> int | None:
+        """How many people asked for a person before this conversation did and still wait (None if it is not
+        waiting for one)."""
+        with self.db.read() as conn:
+            row = conn.execute(select(conversations.c.handoff, conversations.c.waiting_since)
+                               .where(conversations.c.id == conversation_id)).first()  # fmt: skip
+            if row is None or row[0] != "requested" or row[1] is None:
+                return None
+            ahead = select(func.count()).select_from(conversations).where(
+                (conversations.c.handoff == "requested")
+                & ((conversations.c.waiting_since < row[1])
+                   | ((conversations.c.waiting_since == row[1]) & (conversations.c.id < conversation_id)))
+            )  # fmt: skip
+            return int(conn.execute(ahead).scalar() or 0)
+
+    def recent_waits(self, limit: int = 50) -> list[float]:
+        """Seconds from a hand-over request to a person taking it, for the latest ``limit`` taken ones."""
+        taken = handoffs.alias("taken")
+        asked = (
+            select(func.max(handoffs.c.created_at))
+            .where(
+                (handoffs.c.conversation_id == taken.c.conversation_id)
+                & (handoffs.c.state == "requested")
+                & (handoffs.c.created_at <= taken.c.created_at)
+            )
+            .scalar_subquery()
+        )
+        stmt = (
+            select(asked, taken.c.created_at).where(taken.c.state == "agent").order_by(taken.c.id.desc()).limit(limit)
+        )
+        with self.db.read() as conn:
+            rows = list(conn.execute(stmt))
+        return [
+            (datetime.fromisoformat(t) - datetime.fromisoformat(a)).total_seconds() for a, t in rows if a is not None
+        ]
+
+    def search(self, q: str, status: str = "resolved", limit: int = 50) -> list[Conversation]:
+        """Conversations whose messages contain ``q`` (or their id starts with it), newest first: ``resolved``
+        ones, ``open`` ones, or ``all``."""
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        matching = exists().where(
+            (messages.c.conversation_id == conversations.c.id) & messages.c.text.like(pattern, escape="\\")
+        )
+        where = matching | conversations.c.id.startswith(q, autoescape=True)
+        if status == "resolved":
+            where = where & conversations.c.resolved_at.is_not(None)
+        elif status == "open":
+            where = where & conversations.c.resolved_at.is_(None)
+        stmt = select(conversations).where(where).order_by(conversations.c.updated_at.desc()).limit(limit)
+        with self.db.read() as conn:
+            return [_conversation(r) for r in conn.execute(stmt)]
+
+    # ------------------------------------------------------------------ read markers
+
+    def mark_read(self, username: str, conversation_id: str, message_id: int) -> None:
+        stmt = self.db.insert(conversation_reads).values(
+            username=username, conversation_id=conversation_id, last_read_id=message_id
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["username", "conversation_id"],
+            set_={"last_read_id": func.max(conversation_reads.c.last_read_id, message_id)
+                  if self.db.dialect == "sqlite" else func.greatest(conversation_reads.c.last_read_id, message_id)},
+        )  # fmt: skip
+        with self.db.tx() as conn:
+            conn.execute(stmt)
+
+    def reads(self, username: str, conversation_ids: list[str]) -> dict[str, int]:
+        if not conversation_ids:
+            return {}
+        stmt = select(conversation_reads.c.conversation_id, conversation_reads.c.last_read_id).where(
+            (conversation_reads.c.username == username) & conversation_reads.c.conversation_id.in_(conversation_ids)
+        )
+        with self.db.read() as conn:
+            return {str(r[0]): int(r[1]) for r in conn.execute(stmt)}
+
+    def last_user_message_ids(self, conversation_ids: list[str]) -> dict[str, int]:
+        if not conversation_ids:
+            return {}
+        stmt = (
+            select(messages.c.conversation_id, func.max(messages.c.id))
+            .where(messages.c.conversation_id.in_(conversation_ids) & (messages.c.role == "user"))
+            .group_by(messages.c.conversation_id)
+        )
+        with self.db.read() as conn:
+            return {str(r[0]): int(r[1]) for r in conn.execute(stmt)}
+
+    # ------------------------------------------------------------------ canned responses
+
+    def canned(self) -> list[dict[str, Any]]:
+        with self.db.read() as conn:
+            rows = conn.execute(select(canned_responses).order_by(canned_responses.c.title, canned_responses.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    def save_canned(self, title: str, text_: str, by: str, canned_id: int | None = None) -> int:
+        values = {"title": storable(title), "text": storable(text_), "updated_by": by, "updated_at": now()}
+        with self.db.tx() as conn:
+            if canned_id is None:
+                return _pk(conn.execute(insert(canned_responses).values(**values)))
+            done = conn.execute(update(canned_responses).where(canned_responses.c.id == canned_id).values(**values))
+            if done.rowcount == 0:
+                raise StoreError(f"no canned response {canned_id}")
+            return canned_id
+
+    def delete_canned(self, canned_id: int) -> bool:
+        with self.db.tx() as conn:
+            return bool(conn.execute(canned_responses.delete().where(canned_responses.c.id == canned_id)).rowcount)
+
+    # ------------------------------------------------------------------ satisfaction
+
+    def rate_conversation(self, conversation_id: str, score: int, comment: str | None, agent: str | None) -> None:
+        """The user's satisfaction with the person who helped: one rating per conversation (a new one replaces it)."""
+        values = {"score": score, "comment": None if comment is None else storable(comment), "agent": agent,
+                  "created_at": now()}  # fmt: skip
+        stmt = self.db.insert(csat).values(conversation_id=conversation_id, **values)
+        with self.db.tx() as conn:
+            conn.execute(stmt.on_conflict_do_update(index_elements=["conversation_id"], set_=values))
+
+    def conversation_rating(self, conversation_id: str) -> dict[str, Any] | None:
+        with self.db.read() as conn:
+            row = conn.execute(select(csat).where(csat.c.conversation_id == conversation_id)).first()
+        return None if row is None else dict(row._mapping)
 
     # ------------------------------------------------------------------ messages
 
@@ -547,6 +799,14 @@ class ConversationStore:
             conn.execute(upsert)
             ids = conn.execute(insert(messages).returning(messages.c.id, sort_by_parameter_order=True), rows)
             user_id, bot_id = (int(r[0]) for r in ids)
+            # the user writes again in a resolved conversation: it reopens; one a person handled goes back to them
+            conn.execute(
+                update(conversations)
+                .where((conversations.c.id == conversation_id) & conversations.c.resolved_at.is_not(None))
+                .values(resolved_at=None, resolved_by=None,
+                        attention=case((conversations.c.agent.is_not(None), "reopened"), else_=None),
+                        waiting_since=case((conversations.c.agent.is_not(None), stamp), else_=None))
+            )  # fmt: skip
             if flags is not None and flags.handoff is not None:
                 self._handoff(conn, conversation_id, flags.handoff, flags.reason, None, stamp)
             if flags is not None and flags.attention is not None:
@@ -633,6 +893,110 @@ class ConversationStore:
         return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
                        m["password_changed_at"])  # fmt: skip
 
+    def accounts(self) -> list[dict[str, Any]]:
+        """Every console account (no hashes), with how many live sessions it has."""
+        live = (
+            select(func.count())
+            .where(
+                (agent_sessions.c.username == accounts.c.username)
+                & agent_sessions.c.revoked_at.is_(None)
+                & (agent_sessions.c.expires_at > now())
+            )
+            .scalar_subquery()
+        )
+        stmt = select(
+            accounts.c.username, accounts.c.display_name, accounts.c.role, accounts.c.disabled, accounts.c.created_at,
+            live.label("sessions"),
+        ).order_by(accounts.c.created_at, accounts.c.username)  # fmt: skip
+        with self.db.read() as conn:
+            return [{**r._mapping, "disabled": bool(r.disabled)} for r in conn.execute(stmt)]
+
+    def create_account(self, username: str, display_name: str, role: str, password_hash: str) -> bool:
+        """A new account; False if the name is taken."""
+        stamp = now()
+        stmt = self.db.insert(accounts).values(
+            username=username, display_name=storable(display_name), role=role, password_hash=password_hash,
+            disabled=0, created_at=stamp, password_changed_at=stamp,
+        ).on_conflict_do_nothing(index_elements=["username"])  # fmt: skip
+        with self.db.tx() as conn:
+            return bool(conn.execute(stmt).rowcount)
+
+    def update_account(self, username: str, *, display_name: str | None = None, role: str | None = None,
+                       disabled: bool | None = None) -> bool:  # fmt: skip
+        """Change an account's name, role or state; disabling it ends its sessions. False if there is none."""
+        values: dict[str, Any] = {}
+        if display_name is not None:
+            values["display_name"] = storable(display_name)
+        if role is not None:
+            values["role"] = role
+        if disabled is not None:
+            values["disabled"] = int(disabled)
+        with self.db.tx() as conn:
+            found = conn.execute(update(accounts).where(accounts.c.username == username).values(**values)).rowcount
+            if found and (disabled or role is not None):  # a changed role takes effect at the next sign-in
+                conn.execute(
+                    update(agent_sessions)
+                    .where((agent_sessions.c.username == username) & agent_sessions.c.revoked_at.is_(None))
+                    .values(revoked_at=now())
+                )
+        return bool(found)
+
+    def sessions(self, username: str) -> list[dict[str, Any]]:
+        """An account's live console sessions, newest first (``id``: a short, non-secret handle)."""
+        stmt = (
+            select(
+                agent_sessions.c.token_hash,
+                agent_sessions.c.created_at,
+                agent_sessions.c.expires_at,
+                agent_sessions.c.address,
+                agent_sessions.c.last_seen_at,
+            )
+            .where(
+                (agent_sessions.c.username == username)
+                & agent_sessions.c.revoked_at.is_(None)
+                & (agent_sessions.c.expires_at > now())
+            )
+            .order_by(agent_sessions.c.created_at.desc())
+        )
+        with self.db.read() as conn:
+            return [{"id": r[0][:12], "created_at": r[1], "expires_at": r[2], "address": r[3], "last_seen_at": r[4]}
+                    for r in conn.execute(stmt)]  # fmt: skip
+
+    def end_sessions(self, username: str, keep_token: str | None = None, handle: str | None = None) -> int:
+        """End an account's sessions: all of them, all but ``keep_token``'s, or the one whose handle is ``handle``."""
+        where = (agent_sessions.c.username == username) & agent_sessions.c.revoked_at.is_(None)
+        if keep_token is not None:
+            where = where & (agent_sessions.c.token_hash != _token_hash(keep_token))
+        if handle is not None:
+            where = where & agent_sessions.c.token_hash.startswith(handle, autoescape=True)
+        with self.db.tx() as conn:
+            return int(conn.execute(update(agent_sessions).where(where).values(revoked_at=now())).rowcount)
+
+    def touch_session(self, token: str) -> None:
+        """The session's console is open now (its socket's heartbeat): it counts as online."""
+        with self.db.tx() as conn:
+            conn.execute(update(agent_sessions).where(agent_sessions.c.token_hash == _token_hash(token))
+                         .values(last_seen_at=now()))  # fmt: skip
+
+    def agents_online(self, since: str) -> int:
+        """Accounts with a live session whose console was seen after ``since``."""
+        stmt = (
+            select(func.count(func.distinct(agent_sessions.c.username)))
+            .join(accounts, accounts.c.username == agent_sessions.c.username)
+            .where(
+                agent_sessions.c.revoked_at.is_(None)
+                & (agent_sessions.c.expires_at > now())
+                & (agent_sessions.c.last_seen_at > since)
+                & (accounts.c.disabled == 0)
+            )
+        )
+        with self.db.read() as conn:
+            return int(conn.execute(stmt).scalar() or 0)
+
+    def display_names(self) -> dict[str, str]:
+        with self.db.read() as conn:
+            return {str(r[0]): str(r[1]) for r in conn.execute(select(accounts.c.username, accounts.c.display_name))}
+
     def end_session(self, token: str) -> None:
         with self.db.tx() as conn:
             conn.execute(
@@ -657,6 +1021,14 @@ class ConversationStore:
                 )
             )
             return _pk(result)
+
+    def ratings(self, conversation_id: str) -> dict[int, dict[str, Any]]:
+        """Each rated reply of a conversation: its rating (``helpful``, ``comment``)."""
+        stmt = select(feedback.c.message_id, feedback.c.helpful, feedback.c.comment).where(
+            feedback.c.conversation_id == conversation_id
+        )
+        with self.db.read() as conn:
+            return {int(r[0]): {"helpful": bool(r[1]), "comment": r[2]} for r in conn.execute(stmt)}
 
     def feedback(self, conversation_id: str | None = None) -> list[dict[str, Any]]:
         stmt = select(feedback).order_by(feedback.c.id)
@@ -711,6 +1083,11 @@ def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+def session_handle(token: str) -> str:
+    """A session's short public handle (the start of its token's hash): names it in lists, grants nothing."""
+    return _token_hash(token)[:12]
+
+
 def _pk(result: Any) -> int:
     key = result.inserted_primary_key
     if key is None:
@@ -731,6 +1108,9 @@ def _conversation(row: Any) -> Conversation:
         attention=m["attention"],
         waiting_since=m["waiting_since"],
         human_at=m["human_at"],
+        resolved_at=m["resolved_at"],
+        resolved_by=m["resolved_by"],
+        contact=m["contact"],
     )
 
 

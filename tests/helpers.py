@@ -93,7 +93,7 @@ def login(client: TestClient, password: str = PASSWORD, username: str = "agent")
     assert token, page.text[:300]
     r = client.post(
         "/agent/login",
-        data={"username": username, "password": password, "name": "小腾", "csrf": token.group(1)},
+        data={"username": username, "password": password, "csrf": token.group(1)},
         follow_redirects=False,
     )
     assert r.status_code == 303, r.text

@@ -10,9 +10,22 @@ from typing import Any
 
 from bot.conversations import ChatService
 from bot.engine import AnswerEngine
-from bot.store import ConversationStore
+from bot.store import Account, ConversationStore
 
-WRITES = {"record_turn", "add_message", "add_feedback", "set_attention", "set_handoff", "create_conversation"}
+WRITES = {
+    "record_turn",
+    "add_message",
+    "add_feedback",
+    "set_attention",
+    "set_handoff",
+    "create_conversation",
+    "take_over",
+    "mark_read",
+    "resolve",
+    "rate_conversation",
+    "leave_message",
+}
+AGENT = Account("xiaoteng", "客服小腾", "agent", "", False, "")
 
 
 class Recording:
@@ -45,13 +58,20 @@ def test_store_calls_run_off_the_loop_and_writes_on_the_writer_thread(engine: An
         assert (await service.find(first.session_id)) is not None
         await service.feedback(first.message_id, first.session_id, False, "没用")
         await service.user_message(first.session_id, "转人工", {"today": "2026-11-30"})
-        await service.set_handoff(first.session_id, "agent", "客服小腾")
-        await service.agent_message(first.session_id, "您好，我来处理", "客服小腾")
-        page = await service.queue()
+        await service.take_over(first.session_id, AGENT)
+        await service.agent_message(first.session_id, "您好，我来处理", AGENT)
+        page = await service.queue(username=AGENT.username)
         assert page["total"] == 1 and page["items"][0]["id"] == first.session_id
-        conv, messages, item = await service.conversation(first.session_id)
+        conv, messages, item = await service.conversation(first.session_id, reader=AGENT.username)
         await service.suggestions(conv, messages)
+        await service.db.read(service.context, conv, messages)
         assert [m.role for m in messages] == ["user", "bot", "user", "bot", "agent"] and item["handoff"] == "agent"
+        await service.hand_back(first.session_id, AGENT)
+        await service.take_over(first.session_id, AGENT)
+        await service.resolve(first.session_id, AGENT)
+        await service.rate_conversation(first.session_id, 5, None)
+        await service.leave_message(None, "请回电", "13800138000", "test")
+        await service.waiting(first.session_id)
         threads = {thread for _, thread in store.calls}
         assert loop_thread not in threads
         assert not any(t.startswith("engine") for t in threads), store.calls

@@ -82,3 +82,53 @@ def test_the_queue_ranks_requests_for_a_person_by_when_they_were_made(tmp_path: 
     assert store.queue_size() == 3 and [c.id for c in store.queue(offset=1, limit=1)] == ["attacker"]
     store.set_handoff("real", "bot", reason="handed_back")
     assert [c.id for c in store.queue()] == ["attacker", "flag-only"]
+
+
+def test_a_version_2_database_gains_the_team_tables_and_keeps_its_conversations(tmp_path: Path) -> None:
+    """The schema as version 2 left it (no resolved/contact columns, no last_seen_at, none of the team's tables)
+    is migrated in place: what it held stays, and the new parts work."""
+    path = tmp_path / "v2.sqlite3"
+    db = sqlite3.connect(path)
+    db.executescript(
+        """
+        CREATE TABLE schema_version (version INTEGER NOT NULL);
+        INSERT INTO schema_version VALUES (2);
+        CREATE TABLE conversations (id VARCHAR(64) PRIMARY KEY, created_at VARCHAR(40) NOT NULL,
+          updated_at VARCHAR(40) NOT NULL, audience VARCHAR(16), state TEXT NOT NULL DEFAULT '{}',
+          handoff VARCHAR(16) NOT NULL DEFAULT 'bot', agent VARCHAR(80), attention VARCHAR(40),
+          waiting_since VARCHAR(40), human_at VARCHAR(40));
+        CREATE TABLE messages (id INTEGER PRIMARY KEY, conversation_id VARCHAR(64) NOT NULL, role VARCHAR(16) NOT NULL,
+          text TEXT NOT NULL, kind VARCHAR(16), score FLOAT, latency_ms FLOAT, reply TEXT, agent VARCHAR(80),
+          created_at VARCHAR(40) NOT NULL);
+        CREATE TABLE feedback (id INTEGER PRIMARY KEY, message_id INTEGER NOT NULL,
+          conversation_id VARCHAR(64) NOT NULL, helpful INTEGER NOT NULL, comment TEXT,
+          created_at VARCHAR(40) NOT NULL);
+        CREATE TABLE handoffs (id INTEGER PRIMARY KEY, conversation_id VARCHAR(64) NOT NULL,
+          state VARCHAR(16) NOT NULL,
+          reason VARCHAR(40), agent VARCHAR(80), created_at VARCHAR(40) NOT NULL);
+        CREATE TABLE orders (id VARCHAR(64) PRIMARY KEY, product_type VARCHAR(32) NOT NULL, product_name VARCHAR(200),
+          purchased_on VARCHAR(10) NOT NULL, service_confirmed INTEGER, amount VARCHAR(32));
+        CREATE TABLE settings (key VARCHAR(64) PRIMARY KEY, value TEXT NOT NULL);
+        CREATE TABLE accounts (username VARCHAR(64) PRIMARY KEY, display_name VARCHAR(80) NOT NULL,
+          role VARCHAR(16) NOT NULL, password_hash TEXT NOT NULL, disabled INTEGER NOT NULL DEFAULT 0,
+          created_at VARCHAR(40) NOT NULL, password_changed_at VARCHAR(40) NOT NULL);
+        CREATE TABLE agent_sessions (token_hash VARCHAR(64) PRIMARY KEY, username VARCHAR(64) NOT NULL,
+          created_at VARCHAR(40) NOT NULL, expires_at VARCHAR(40) NOT NULL, revoked_at VARCHAR(40),
+          address VARCHAR(64));
+        INSERT INTO conversations (id, created_at, updated_at, handoff, waiting_since)
+          VALUES ('old', '2026-11-01T00:00:00.000+00:00', '2026-11-01T00:00:00.000+00:00', 'requested',
+                  '2026-11-01T00:00:00.000+00:00');
+        INSERT INTO messages (conversation_id, role, text, created_at) VALUES ('old', 'user', '转人工', '2026-11-01');
+        """
+    )
+    db.commit()
+    db.close()
+    store = ConversationStore.open(path)
+    assert store.db.version == len(MIGRATIONS) == 3
+    assert [c.id for c in store.queue()] == ["old"] and store.messages("old")[0].text == "转人工"
+    store.take_over("old", "wang")
+    store.resolve("old", "wang")
+    assert store.queue() == [] and [c.id for c in store.search("转人工")] == ["old"]
+    store.rate_conversation("old", 5, None, "wang")
+    assert store.conversation_rating("old")["score"] == 5  # type: ignore[index]
+    assert store.save_canned("问候", "您好", "admin") == 1

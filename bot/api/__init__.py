@@ -6,6 +6,7 @@ Heavy parts (encoder, index, rules, database) open in the lifespan and reach rou
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 from collections.abc import AsyncIterator
@@ -19,7 +20,7 @@ from jinja2 import StrictUndefined
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.api import admin, agent, chat, faq, feedback, health, pages
+from bot.api import admin, agent, chat, faq, feedback, health, pages, people, team
 from bot.api.docs import install_docs
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
@@ -73,6 +74,19 @@ def redact_session_ids_in_logs() -> None:
             logger.addFilter(_RedactSessionIds())
 
 
+async def resolve_silent_conversations(service: ChatService, settings: Settings) -> None:
+    """Every minute (or a tenth of the auto-resolve time, if shorter): resolve the queued conversations nobody
+    waits on that have been silent for FAQBOT_AUTO_RESOLVE_MINUTES. With several workers each does it; resolving
+    twice is harmless."""
+    every = min(60.0, settings.auto_resolve_minutes * 6)
+    while True:
+        await asyncio.sleep(every)
+        try:
+            await service.resolve_silent(settings.auto_resolve_minutes)
+        except Exception:  # the database may be away for a moment: try again next time
+            log.exception("resolving silent conversations failed")
+
+
 def use_messages(app: FastAPI, messages: Messages) -> None:
     """Speak with these words from now on: pages, errors and limits (the engine and the chat service speak with
     the engine's own)."""
@@ -104,12 +118,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.service = None
         if engine is not None:
             use_messages(app, engine.messages)
-            app.state.service = ChatService(engine, storage.conversations, hub, worker, db, handoff_gate=gate)
+            app.state.service = ChatService(engine, storage.conversations, hub, worker, db, handoff_gate=gate,
+                                            orders=storage.orders)  # fmt: skip
+            app.state.housekeeping = asyncio.create_task(resolve_silent_conversations(app.state.service, settings))
             if engine.degraded:
                 log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
             else:
                 log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.retriever)
         yield
+        if getattr(app.state, "housekeeping", None) is not None:
+            app.state.housekeeping.cancel()
         await hub.stop()
         worker.close()
         db.close()
@@ -155,7 +173,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.trusted_proxies:  # outermost: every limit sees the client the trusted proxy forwarded
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    for module in (chat, faq, feedback, health, pages, agent, admin):
+    for module in (chat, faq, feedback, people, health, pages, agent, team, admin):
         app.include_router(module.router)
     install_docs(app, enabled=settings.docs_enabled)
     redact_session_ids_in_logs()

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field, ValidationError, field_validator
 from starlette.exceptions import HTTPException
 
-from bot.api.deps import AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
+from bot.api.deps import AdminDep, AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
 from bot.api.errors import error_copy
 from bot.api.guards import Guards, client_address
 from bot.auth import new_csrf_token, same_token
@@ -21,6 +21,7 @@ from bot.errors import BadRequest, Forbidden, InvalidRequest, LoginBusy, RateLim
 from bot.safe_text import has_surrogates
 
 router = APIRouter()
+HEARTBEAT_SECONDS = 30  # a console's socket marks its session seen this often (FAQBOT_AGENT_ONLINE_SECONDS > it)
 log = logging.getLogger(__name__)
 T = TypeVar("T", bound=BaseModel)
 
@@ -38,9 +39,8 @@ def console(request: Request) -> Response:
     account = signed_in_account(request)
     if account is None:
         return _login_page(request, None)
-    return request.app.state.templates.TemplateResponse(
-        request, "agent.html", {"csrf": _csrf(request), "agent": request.session.get("agent") or account.display_name}
-    )
+    me = {"username": account.username, "display_name": account.display_name, "role": account.role}
+    return request.app.state.templates.TemplateResponse(request, "agent.html", {"csrf": _csrf(request), "me": me})
 
 
 def _login_page(request: Request, error: str | None, status: int = 200, headers: dict[str, str] | None = None,
@@ -54,7 +54,6 @@ def _login_page(request: Request, error: str | None, status: int = 200, headers:
 class LoginForm(BaseModel):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=200)
-    name: str = Field("", max_length=40)
     csrf: str = Field(min_length=1, max_length=100)
 
 
@@ -101,7 +100,6 @@ async def login(request: Request, auth: AuthDep) -> Response:
     token = await asyncio.to_thread(auth.start_session, account, address)
     request.session.clear()
     request.session["sid"] = token
-    request.session["agent"] = form.name.strip() or account.display_name
     request.session["csrf"] = new_csrf_token()
     return RedirectResponse("/agent", status_code=303)
 
@@ -132,31 +130,61 @@ class AgentMessageIn(BaseModel):
 
 class HandoffIn(BaseModel):
     state: Literal["agent", "bot"]
+    force: bool = Field(False, description="take over a conversation another agent owns (noted in the transcript)")
+
+
+class AssignIn(BaseModel):
+    username: str = Field(min_length=1, max_length=64)
+
+
+View = Literal["all", "mine", "unassigned"]
+
+
+@router.get("/api/agent/me", tags=["agent"])
+async def me(agent: AgentDep) -> dict[str, Any]:
+    return {"username": agent.username, "display_name": agent.display_name, "role": agent.role}
 
 
 @router.get("/api/agent/queue", tags=["agent"])
 async def queue(
     agent: AgentDep,
     service: ServiceDep,
+    view: View = "all",
     offset: int = Query(0, ge=0, le=1_000_000),
     limit: int = Query(50, ge=1, le=200),
 ) -> dict[str, Any]:
-    """Conversations that need a person, a page at a time: hand-over requests first, oldest wait first; `total`
-    counts them all, so none is lost from view however many arrive."""
-    return await service.queue(offset, limit)
+    """Open conversations that need a person, a page at a time: hand-over requests first, oldest wait first.
+    `view`: all, mine (owned by me), unassigned. `total` counts the view, `counts` every view, `reads` where I
+    have read up to (a message id) in each listed conversation."""
+    return await service.queue(offset, limit, view, agent.username)
+
+
+@router.get("/api/agent/search", tags=["agent"])
+async def search_conversations(
+    agent: AgentDep,
+    service: ServiceDep,
+    q: str = Query(..., min_length=1, max_length=200),
+    status: Literal["resolved", "open", "all"] = "resolved",
+) -> list[dict[str, Any]]:
+    """Conversations whose messages contain `q` (or whose id starts with it), newest first."""
+    return await service.search_conversations(q, status)
 
 
 @router.get("/api/agent/conversations/{conversation_id}", tags=["agent"])
 async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    conv, messages, item = await service.conversation(conversation_id)  # ConversationNotFound is a 404
+    """The transcript (bot messages with the HTML the user saw), the context beside it, suggested replies for the
+    latest question. Opening it marks it read for me."""
+    conv, messages, item = await service.conversation(conversation_id, reader=agent.username)
     try:
         question, suggestions = await service.suggestions(conv, messages)
     except Exception:  # the transcript must open even if suggesting fails; the log has the cause
         log.exception("suggestions failed for conversation %s", conversation_id)
         question, suggestions = None, []
+    context = await service.db.read(service.context, conv, messages)
     return {
         "conversation": item,
-        "messages": [m.public() for m in messages],
+        "context": context,
+        "messages": await service.db.read(service.shown, conversation_id, messages),
         "suggestions": [s.model_dump(mode="json") for s in suggestions],
         "suggestions_for": None if question is None else {"message_id": question.id, "text": question.text},
     }
@@ -164,14 +192,30 @@ async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDe
 
 @router.post("/api/agent/conversations/{conversation_id}/messages", tags=["agent"], status_code=201)
 async def send(conversation_id: str, body: AgentMessageIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
+    """Write to the user. Only the owner may; writing to a conversation nobody owns takes it over."""
     message = await service.agent_message(conversation_id, body.text, agent)
     return message.public()
 
 
 @router.post("/api/agent/conversations/{conversation_id}/handoff", tags=["agent"])
 async def handoff(conversation_id: str, body: HandoffIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
-    """`agent`: take over (the bot stops answering); `bot`: hand back."""
-    return await service.set_handoff(conversation_id, body.state, agent)
+    """`agent`: take over (the bot stops; another agent's conversation needs `force`); `bot`: hand back (owner or
+    admin)."""
+    if body.state == "agent":
+        return await service.take_over(conversation_id, agent, force=body.force)
+    return await service.hand_back(conversation_id, agent)
+
+
+@router.post("/api/agent/conversations/{conversation_id}/resolve", tags=["agent"])
+async def resolve(conversation_id: str, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
+    """Done: out of the queue until the user writes again (owner, anyone if nobody owns it, or an admin)."""
+    return await service.resolve(conversation_id, agent)
+
+
+@router.post("/api/agent/conversations/{conversation_id}/assign", tags=["agent"])
+async def assign(conversation_id: str, body: AssignIn, admin: AdminDep, service: ServiceDep) -> dict[str, Any]:
+    """An admin gives the conversation to an agent."""
+    return await service.assign(conversation_id, body.username.strip().lower(), admin)
 
 
 @router.get("/api/agent/suggest", tags=["agent"], response_model=list[AgentSuggestion])
@@ -195,17 +239,28 @@ async def agent_socket(ws: WebSocket) -> None:
     if not _same_origin(ws):
         await ws.close(code=1008, reason="origin not allowed")
         return
-    if await asyncio.to_thread(signed_in_account, ws) is None:
+    account = await asyncio.to_thread(signed_in_account, ws)
+    if account is None:
         await ws.close(code=1008, reason="login required")
         return
     service = await accept_with_service(ws)
     if service is None:
         return
-    await ws.send_json({"type": "snapshot", **(await service.queue())})
+    token = ws.session.get("sid")
+    auth = ws.app.state.auth
+    await asyncio.to_thread(auth.store.touch_session, token)  # online from now: the widget offers a person
+    await ws.send_json({"type": "snapshot", **(await service.queue(username=account.username))})
     service.hub.agents.add(ws)
     try:
         while True:
-            message = await ws.receive()  # agents only listen; anything they send is ignored
+            try:  # agents only listen; anything they send is ignored
+                message = await asyncio.wait_for(ws.receive(), timeout=HEARTBEAT_SECONDS)
+            except TimeoutError:
+                if await asyncio.to_thread(auth.session_account, token) is None:  # signed out elsewhere
+                    await ws.close(code=1008, reason="signed out")
+                    break
+                await asyncio.to_thread(auth.store.touch_session, token)
+                continue
             if message["type"] == "websocket.disconnect":
                 break
     except WebSocketDisconnect:

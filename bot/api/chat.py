@@ -104,12 +104,12 @@ async def _converse(ws: WebSocket, service: ChatService, settings: Settings, gua
     conv = await service.find(ws.query_params.get("session_id"))
     conversation_id = conv.id if conv is not None else new_id()
     stored = conv is not None
-    history = [
-        {**m.public(), "html": service.shown_html(m.text, m.reply) if m.role == "bot" else None}
-        for m in (await service.history(conversation_id) if stored else [])
-    ]
-    handoff = conv.handoff if conv is not None else "bot"
-    await ws.send_json({"type": "session", "session_id": conversation_id, "history": history, "handoff": handoff})
+    history = [m for m in (await service.shown_history(conversation_id) if stored else []) if m["role"] != "note"]
+    for m in history:  # the user sees an agent by the account's display name, never the account
+        if m["role"] == "agent":
+            m["agent"] = m["agent_name"]
+    await ws.send_json({"type": "session", "session_id": conversation_id, "history": history,
+                        **(await service.people_state(conv))})  # fmt: skip
     service.hub.join_user(conversation_id, ws)
     try:
         while True:

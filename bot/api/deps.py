@@ -63,8 +63,8 @@ def signed_in_account(conn: HTTPConnection) -> Account | None:
     return get_auth(conn).session_account(conn.session.get("sid"))
 
 
-def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
-    """The signed-in person's name if their role is one of ``roles``; state-changing calls must also carry the
+def _signed_in(request: Request, roles: tuple[str, ...]) -> Account:
+    """The signed-in person's account if their role is one of ``roles``; state-changing calls must also carry the
     session's CSRF token."""
     account = signed_in_account(request)
     if account is None:
@@ -75,7 +75,7 @@ def _signed_in(request: Request, roles: tuple[str, ...]) -> str:
         request.headers.get("x-csrf-token"), request.session.get("csrf")
     ):
         raise Forbidden("CSRF token missing or wrong; reload the console.", code="csrf")
-    return str(request.session.get("agent") or account.display_name)
+    return account
 
 
 async def accept_with_service(ws: WebSocket) -> ChatService | None:
@@ -88,11 +88,11 @@ async def accept_with_service(ws: WebSocket) -> ChatService | None:
         return None
 
 
-def current_agent(request: Request) -> str:
+def current_agent(request: Request) -> Account:
     return _signed_in(request, ("agent", "admin"))
 
 
-def current_admin(request: Request) -> str:
+def current_admin(request: Request) -> Account:
     return _signed_in(request, ("admin",))
 
 
@@ -102,5 +102,5 @@ MessagesDep = Annotated[Messages, Depends(get_messages)]
 ServiceDep = Annotated[ChatService, Depends(get_service)]
 StoreDep = Annotated[ConversationStore, Depends(get_store)]
 AuthDep = Annotated[AgentAuth, Depends(get_auth)]
-AgentDep = Annotated[str, Depends(current_agent)]
-AdminDep = Annotated[str, Depends(current_admin)]
+AgentDep = Annotated[Account, Depends(current_agent)]
+AdminDep = Annotated[Account, Depends(current_admin)]

@@ -15,6 +15,7 @@ from bot.api.errors import error_copy
 from bot.api.faq import search
 from bot.api.guards import RateLimited
 from bot.errors import NotFound
+from bot.messages import Messages
 from bot.render import markdown_to_html
 
 router = APIRouter(include_in_schema=False)
@@ -37,14 +38,36 @@ def _facts(request: Request) -> dict[str, str]:
     return {k: v for k, v in facts.items() if isinstance(v, str)}
 
 
+# The demo's second look (`/?variant=custom`), set the way an integrator would, with the script tag's data
+# attributes (web/README.md); its words are the widget copy's `demo_*` sentences.
+CUSTOM_VARIANT = "custom"
+CUSTOM_LOOK = {"position": "left", "color": "#0a7a3b"}
+DEMO_WORDS = "demo_"  # widget copy for the demo page itself, not for the widget
+
+
+def _custom_widget(messages: Messages) -> dict[str, str]:
+    w = messages.widget
+    return {
+        **CUSTOM_LOOK,
+        "title": w["demo_title"],
+        "greeting": w["demo_greeting"],
+        "launcher_text": w["demo_launcher"],
+    }
+
+
 @router.get("/", response_class=HTMLResponse)
-def demo_buyer(request: Request, settings: SettingsDep) -> HTMLResponse:
-    """A product page with the widget, for the first demo order (knowledge/demo_orders.yaml), if there are any."""
+def demo_buyer(
+    request: Request, settings: SettingsDep, messages: MessagesDep, variant: str | None = None
+) -> HTMLResponse:
+    """A product page with the widget, for the first demo order (knowledge/demo_orders.yaml), if there are any;
+    `?variant=custom` shows the widget customised (left, another colour, its own title, greeting and launcher)."""
     from bot.orders import read_demo_orders
 
     orders = read_demo_orders(settings.demo_orders) if settings.demo_orders is not None else []
     order = orders[0] if orders else None
-    return _page(request, "demo.html", audience="buyer", order=order, facts=_facts(request))
+    widget = _custom_widget(messages) if variant == CUSTOM_VARIANT else None
+    return _page(request, "demo.html", audience="buyer", order=order, facts=_facts(request), widget=widget,
+                 custom_variant=CUSTOM_VARIANT)  # fmt: skip
 
 
 @router.get("/provider", response_class=HTMLResponse)
@@ -60,7 +83,8 @@ def widget_js(request: Request, settings: SettingsDep, messages: MessagesDep) ->
     """The widget, with its words (knowledge/messages.yaml → widget) written into it. Revalidated on every page
     load (no-cache) against its ETag, so an unchanged widget costs a 304, not the whole script."""
     source = (settings.web_dir / "static" / "widget.js").read_text(encoding="utf-8")
-    words = json.dumps(messages.widget_copy(), ensure_ascii=False).replace("</", "<\\/")
+    copy = {k: v for k, v in messages.widget_copy().items() if not k.startswith(DEMO_WORDS)}
+    words = json.dumps(copy, ensure_ascii=False).replace("</", "<\\/")
     body = source.replace(WIDGET_COPY_LINE, f"var T = {words}; // COPY", 1).encode("utf-8")
     etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {"Cache-Control": "no-cache", "Access-Control-Allow-Origin": "*", "ETag": etag}

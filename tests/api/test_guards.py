@@ -25,7 +25,8 @@ ADMIN = "admin-test-password"
 # Routes anyone may call. A new route must be added here or live under a protected prefix: the walk fails otherwise.
 PUBLIC = {
     "/", "/provider", "/widget.js", "/faq", "/faq/{entry_id}", "/api/faq", "/api/faq/{entry_id}", "/api/chat",
-    "/api/feedback", "/healthz", "/readyz", "/ws/chat", "/agent", "/agent/login", "/agent/logout",
+    "/api/feedback", "/api/chat/waiting", "/api/chat/offline", "/api/csat", "/healthz", "/readyz", "/ws/chat",
+    "/agent", "/agent/login", "/agent/logout",
     "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs-static", "/static",
 }  # fmt: skip
 PROTECTED = ("/api/agent/", "/api/admin/", "/ws/agent")

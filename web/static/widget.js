@@ -1,7 +1,8 @@
-/* 腾讯云云市场 FAQ widget. Embed with one tag:
+/* 腾讯云云市场 FAQ widget. Embed with one tag (every data attribute is described in web/README.md):
  *   <script src="https://HOST/widget.js" data-audience="buyer" data-order-id="..." async></script>
- * Renders inside a Shadow DOM. User and agent text is always set as text; bot answers arrive as HTML
- * sanitised by the server and are filtered again here before insertion. */
+ * Renders inside a Shadow DOM. User and agent text, and the page's own title, greeting and launcher text, are
+ * always set as text; bot answers arrive as HTML sanitised by the server and are filtered again here before
+ * insertion. The page's colour reaches CSS only once it is a plain hex colour. */
 (function () {
   "use strict";
   if (window.__faqbotWidget) return;
@@ -17,54 +18,92 @@
   var orderId = script.dataset.orderId || null;
   var today = script.dataset.today || null; // demos and tests may pin the date
   var storeKey = "faqbot-session:" + base + ":" + audience;
+  var waitingKey = storeKey + ":waiting"; // "1" while the conversation waits for, or is with, a person
+  var seenKey = storeKey + ":seen"; // the newest bot or agent message id the user has had in front of them
+
+  // The page's look and words: words are capped and set as text; the colour must be #rgb or #rrggbb.
+  function pageText(value, max) {
+    var v = typeof value === "string" ? value.trim() : "";
+    return v ? Array.from(v).slice(0, max).join("") : null;
+  }
+  var look = {
+    left: script.dataset.position === "left",
+    color: /^#(?:[0-9a-f]{3}){1,2}$/i.test(script.dataset.color || "") ? script.dataset.color : null,
+    title: pageText(script.dataset.title, 40),
+    greeting: pageText(script.dataset.greeting, 300),
+    launcher: pageText(script.dataset.launcherText, 20),
+  };
   // The widget's words (knowledge/messages.yaml → widget): the server writes them into the next line.
   var T = {}; // COPY
   function say(name, values) {
     return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
   }
 
+  // One colour (--faqbot-primary, set from data-color) paints the launcher, the header, the user's bubbles and the
+  // buttons; --faqbot-on-primary is the text on it and --faqbot-ink the colour as text on white.
   var CSS = [
     ":host{all:initial}",
     // the host element inherits from the page; reset what its children would inherit
     ".launcher,.panel{letter-spacing:normal;word-spacing:normal;text-transform:none;text-indent:0;text-shadow:none;",
-    "font-style:normal;font-weight:400;text-align:left;white-space:normal;direction:ltr;visibility:visible}",
+    "font-style:normal;font-weight:400;text-align:left;white-space:normal;direction:ltr;visibility:visible;",
+    "--faqbot-primary:#006eff;--faqbot-on-primary:#fff;--faqbot-ink:#006eff}",
     "*{box-sizing:border-box;font-family:-apple-system,'PingFang SC','Microsoft YaHei','WenQuanYi Micro Hei',sans-serif}",
     ".launcher{position:fixed;right:20px;bottom:20px;z-index:2147483000;display:flex;align-items:center;gap:6px;border:0;",
-    "border-radius:28px;padding:12px 18px;background:#006eff;color:#fff;font-size:15px;cursor:pointer;box-shadow:0 6px 20px rgba(0,60,160,.35)}",
+    "border-radius:28px;padding:12px 18px;background:var(--faqbot-primary);color:var(--faqbot-on-primary);font-size:15px;",
+    "cursor:pointer;box-shadow:0 6px 20px rgba(0,0,0,.28)}",
     ".launcher:focus-visible,button:focus-visible,textarea:focus-visible,a:focus-visible{outline:3px solid #ffb100;outline-offset:2px}",
+    ".badge{position:absolute;top:-7px;right:-5px;min-width:22px;height:22px;padding:0 6px;border-radius:11px;",
+    "background:#f53f3f;color:#fff;font-size:12px;font-weight:600;line-height:22px;text-align:center;box-shadow:0 0 0 2px #fff}",
+    ".badge[hidden]{display:none}",
     ".panel{position:fixed;right:16px;bottom:80px;z-index:2147483001;width:min(380px,calc(100vw - 24px));",
     "height:min(600px,calc(100vh - 100px));display:flex;flex-direction:column;background:#fff;border-radius:14px;",
     "box-shadow:0 12px 40px rgba(0,0,0,.22);overflow:hidden;color:#1d2129;font-size:14px;line-height:1.6}",
     ".panel[hidden]{display:none}",
-    "header{display:flex;align-items:center;gap:8px;padding:12px 14px;background:linear-gradient(90deg,#006eff,#2b8bff);color:#fff}",
-    "header .title{flex:1;font-weight:600;font-size:15px}header small{display:block;font-weight:400;opacity:.85;font-size:12px}",
-    "header button{border:1px solid rgba(255,255,255,.6);background:transparent;color:#fff;border-radius:6px;padding:4px 10px;cursor:pointer;font-size:13px}",
+    ".launcher.left{right:auto;left:20px}.panel.left{right:auto;left:16px}",
+    "header{display:flex;align-items:center;gap:8px;padding:12px 14px;color:var(--faqbot-on-primary);",
+    "background:linear-gradient(90deg,transparent,rgba(255,255,255,.17)) var(--faqbot-primary)}",
+    "header .title{flex:1;min-width:0;font-weight:600;font-size:15px;overflow-wrap:anywhere}",
+    "header small{display:block;font-weight:400;opacity:.85;font-size:12px}",
+    "header button{flex:none;border:1px solid currentColor;background:transparent;color:inherit;border-radius:6px;padding:4px 10px;cursor:pointer;font-size:13px}",
     "header .close{border:0;font-size:20px;line-height:1;padding:2px 6px}",
     ".status{font-size:12px;color:#86909c;text-align:center;padding:2px 8px;min-height:4px}",
-    ".log{list-style:none;margin:0;padding:8px 12px 12px;flex:1;overflow-y:auto;background:#f5f7fa}",
+    ".status[data-error='1']{color:#cb2634;background:#fff1f0}",
+    ".log{list-style:none;margin:0;padding:8px 12px 12px;flex:1;overflow-y:auto;overscroll-behavior:contain;background:#f5f7fa}",
     ".log>li{display:flex;flex-direction:column;margin:10px 0}",
     ".log>li.user{align-items:flex-end}",
+    ".user.unsent .bubble{opacity:.55}.unsent-note{font-size:12px;color:#cb2634;margin:3px 2px 0}",
     ".bubble{max-width:88%;padding:9px 12px;border-radius:12px;background:#fff;border:1px solid #e5e8ef;white-space:pre-wrap;word-break:break-word}",
-    ".user .bubble{background:#006eff;color:#fff;border-color:#006eff;border-bottom-right-radius:4px}",
+    ".user .bubble{background:var(--faqbot-primary);color:var(--faqbot-on-primary);border-color:var(--faqbot-primary);border-bottom-right-radius:4px}",
     ".bot .bubble{border-bottom-left-radius:4px;white-space:normal}",
     ".agent .bubble{background:#e8f7ee;border-color:#b7e4c7;border-bottom-left-radius:4px}",
     ".who{font-size:12px;color:#4e5969;margin:0 0 3px 2px}.agent .who{color:#0a7a3b;font-weight:600}",
-    ".bubble details.full{margin-top:6px}.bubble details.full summary{cursor:pointer;color:#006eff}.bubble p{margin:0 0 6px}.bubble p:last-child{margin:0}.bubble ul,.bubble ol{margin:4px 0;padding-left:20px}",
+    ".bubble details.full{margin-top:6px}.bubble details.full summary{cursor:pointer;color:var(--faqbot-ink)}.bubble p{margin:0 0 6px}.bubble p:last-child{margin:0}.bubble ul,.bubble ol{margin:4px 0;padding-left:20px}",
     ".bubble table{border-collapse:collapse;margin:6px 0;font-size:12px;display:block;overflow-x:auto}",
     ".bubble th,.bubble td{border:1px solid #dcdfe6;padding:3px 6px;text-align:left}.bubble th{background:#f2f3f5}",
     ".bubble blockquote{margin:6px 0;padding:4px 8px;border-left:3px solid #ff9a2e;background:#fff7e8}",
-    ".bubble a{color:#006eff}",
+    ".bubble a{color:var(--faqbot-ink)}",
     ".source{font-size:12px;color:#86909c;margin:4px 2px 0;max-width:88%}.source a{color:#4e5969}.source .day{white-space:nowrap}",
     ".chips{display:flex;flex-wrap:wrap;gap:6px;margin-top:6px;max-width:92%}",
-    ".chips button{border:1px solid #006eff;color:#006eff;background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px;text-align:left}",
+    ".chips button{border:1px solid var(--faqbot-ink);color:var(--faqbot-ink);background:#fff;border-radius:14px;padding:4px 10px;cursor:pointer;font-size:13px;text-align:left}",
     ".rate{display:flex;gap:6px;margin:4px 2px 0;font-size:12px;color:#86909c;align-items:center}",
     ".rate button{border:1px solid #e5e8ef;background:#fff;border-radius:12px;padding:1px 8px;cursor:pointer}",
-    ".rate button[aria-pressed=true]{border-color:#006eff;background:#e8f3ff}",
+    ".rate button[aria-pressed=true]{border-color:var(--faqbot-ink);",
+    "background:linear-gradient(rgba(255,255,255,.9),rgba(255,255,255,.9)) var(--faqbot-primary)}",
     ".typing{padding:0 14px 6px;color:#86909c;font-size:12px}.typing[hidden]{display:none}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e8ef;background:#fff}",
-    "textarea{flex:1;resize:none;border:1px solid #c9cdd4;border-radius:8px;padding:8px;font-size:14px;max-height:96px}",
-    "form button{border:0;border-radius:8px;background:#006eff;color:#fff;padding:0 16px;cursor:pointer;font-size:14px}",
-    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}",
+    "textarea{flex:1;min-width:0;resize:none;border:1px solid #c9cdd4;border-radius:8px;padding:8px;font-size:14px;max-height:96px}",
+    "form button{flex:none;border:0;border-radius:8px;background:var(--faqbot-primary);color:var(--faqbot-on-primary);padding:0 16px;cursor:pointer;font-size:14px}",
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0);white-space:nowrap}",
+    // a phone: the panel is the whole screen, its close button a thumb's size, the text box 16px (iOS does not
+    // zoom into it), clear of the notch and the home bar
+    "@media (max-width:479px){",
+    ".panel,.panel.left{top:0;right:0;bottom:0;left:0;width:100%;height:100%;border-radius:0;box-shadow:none}",
+    "header{padding:max(4px,env(safe-area-inset-top)) 4px 4px 14px}",
+    "header .human{min-height:36px}",
+    "header .close{min-width:44px;min-height:44px;font-size:26px}",
+    "form{padding-bottom:max(10px,env(safe-area-inset-bottom))}",
+    "textarea{font-size:16px}",
+    ".launcher{right:16px;bottom:16px}.launcher.left{right:auto;left:16px}}",
   ].join("");
 
   var host = document.createElement("div");
@@ -75,7 +114,8 @@
     '<style>' + CSS + '</style>' +
     '<button class="launcher" type="button" aria-expanded="false" aria-controls="panel">' +
     '<svg width="20" height="20" viewBox="0 0 24 24" aria-hidden="true"><path fill="currentColor" d="M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H9l-5 4v-4a2 2 0 0 1-2-2V6a2 2 0 0 1 2-2z"/></svg>' +
-    '<span></span></button>' +
+    '<span class="label"></span><span class="badge" role="img" hidden></span></button>' +
+    '<div class="sr unread-news" role="status" aria-live="polite"></div>' +
     '<section class="panel" id="panel" role="dialog" hidden>' +
     '<header><div class="title"><span></span><small></small></div>' +
     '<button class="human" type="button"></button>' +
@@ -84,27 +124,95 @@
     '<ol class="log" role="log" aria-live="polite"></ol>' +
     '<div class="typing" hidden></div>' +
     '<form><label class="sr" for="faqbot-input"></label>' +
-    '<textarea id="faqbot-input" rows="1" maxlength="500"></textarea>' +
+    '<textarea id="faqbot-input" rows="1" maxlength="500" enterkeyhint="send"></textarea>' +
     '<button type="submit"></button></form></section>';
 
   var $ = function (sel) { return root.querySelector(sel); };
   var launcher = $(".launcher"), panel = $(".panel"), log = $(".log"), input = $("textarea");
-  var statusEl = $(".status"), typing = $(".typing");
+  var statusEl = $(".status"), typing = $(".typing"), badge = $(".badge"), news = $(".unread-news");
   // every word is set as text
-  $(".launcher span").textContent = T.launcher;
-  $(".panel").setAttribute("aria-label", T.panel_label);
-  $("header .title span").textContent = T.title;
+  $(".launcher .label").textContent = look.launcher || T.launcher;
+  $(".panel").setAttribute("aria-label", look.title || T.panel_label);
+  $("header .title span").textContent = look.title || T.title;
   $("header small").textContent = audience === "provider" ? T.mode_provider : T.mode_buyer;
   $(".human").textContent = T.handoff;
   $(".close").setAttribute("aria-label", T.close);
   $(".log").setAttribute("aria-label", T.log_label);
   $(".typing").textContent = T.typing;
   $("label.sr").textContent = T.input_label;
-  $("textarea").placeholder = T.placeholder;
   $("form button").textContent = T.send;
+  if (look.left) { launcher.classList.add("left"); panel.classList.add("left"); }
+  if (look.color) {
+    [launcher, panel].forEach(function (n) {
+      n.style.setProperty("--faqbot-primary", look.color);
+      n.style.setProperty("--faqbot-on-primary", textOn(look.color));
+      n.style.setProperty("--faqbot-ink", contrast(look.color, "#ffffff") >= 3 ? look.color : "#1d2129");
+    });
+  }
+
+  // WCAG contrast between two hex colours; the text on the page's colour is whichever of white and near-black
+  // reads better on it.
+  function luminance(hex) {
+    var h = hex.slice(1);
+    if (h.length === 3) h = h.replace(/./g, "$&$&");
+    return [0, 2, 4].reduce(function (sum, at, k) {
+      var c = parseInt(h.slice(at, at + 2), 16) / 255;
+      c = c <= 0.03928 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4);
+      return sum + c * [0.2126, 0.7152, 0.0722][k];
+    }, 0);
+  }
+  function contrast(a, b) {
+    var x = luminance(a), y = luminance(b);
+    return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+  }
+  function textOn(hex) { return contrast(hex, "#ffffff") >= contrast(hex, "#1d2129") ? "#fff" : "#1d2129"; }
+
+  // On a touch screen there is no Enter key to tell about, and a phone-sized box has no room for it: the
+  // placeholder says less.
+  function media(query) { return window.matchMedia ? window.matchMedia(query) : null; }
+  var coarse = media("(pointer: coarse)"), narrow = media("(max-width:479px)");
+  function isTouch() { return !!(coarse && coarse.matches); }
+  function placeholder() { input.placeholder = isTouch() || (narrow && narrow.matches) ? T.placeholder_touch : T.placeholder; }
+  placeholder();
+  [coarse, narrow].forEach(function (q) { if (q && q.addEventListener) q.addEventListener("change", placeholder); });
 
   var ws = null, sessionId = null, retry = 0, pending = [];
-  try { sessionId = localStorage.getItem(storeKey); } catch (e) { /* storage blocked */ }
+  var shownId = 0; // the newest stored bot or agent message in the log (a reconnect adds what came after it)
+  var seenId = 0, unread = 0;
+  try {
+    sessionId = localStorage.getItem(storeKey);
+    seenId = Number(localStorage.getItem(seenKey)) || 0;
+  } catch (e) { /* storage blocked */ }
+
+  function remember(key, value) {
+    try { if (value == null) localStorage.removeItem(key); else localStorage.setItem(key, String(value)); } catch (e) { /* ignore */ }
+  }
+  function isWaiting() {
+    try { return localStorage.getItem(waitingKey) === "1"; } catch (e) { return false; }
+  }
+  // waiting for a person, or talking to one: the next page load connects at once, so no reply is missed
+  function setWaiting(state) { remember(waitingKey, state && state !== "bot" ? "1" : null); }
+
+  function showUnread() {
+    badge.hidden = unread === 0;
+    badge.textContent = unread > 99 ? "99+" : String(unread);
+    badge.setAttribute("aria-label", say("unread", { n: unread }));
+    news.textContent = unread ? say("unread", { n: unread }) : "";
+  }
+  function markSeen() {
+    if (shownId > seenId) { seenId = shownId; remember(seenKey, seenId); }
+    if (unread) { unread = 0; showUnread(); }
+  }
+  // A stored bot or agent message is in the log: seen if the panel is open, else one more on the badge.
+  function arrived(id) {
+    if (id) shownId = Math.max(shownId, id);
+    if (!panel.hidden) markSeen();
+    else if (!id || id > seenId) { unread += 1; showUnread(); }
+  }
+  // another tab of the same site showed the messages
+  window.addEventListener("storage", function (ev) {
+    if (ev.key === seenKey && Number(ev.newValue) >= shownId && unread) { seenId = Number(ev.newValue); unread = 0; showUnread(); }
+  });
 
   function el(tag, cls, text) {
     var n = document.createElement(tag);
@@ -142,6 +250,7 @@
     var li = el("li", "user");
     li.appendChild(el("div", "bubble", text));
     log.appendChild(li); scroll();
+    return li;
   }
 
   function addAgent(text, agent) {
@@ -238,15 +347,36 @@
     return c;
   }
 
-  function send(text) {
-    text = (text || "").trim();
-    if (!text) return;
-    addUser(text);
-    var frame = JSON.stringify({ type: "message", text: text, context: context() });
+  // The user's words are shown at once; the server answers each frame, in order, with a reply or an error.
+  var awaiting = []; // the user's bubbles the server has not answered yet, oldest first
+  function post(text, frame) {
+    awaiting.push(addUser(text));
+    frame = JSON.stringify(frame);
     if (ws && ws.readyState === 1) ws.send(frame); else { pending.push(frame); connect(); }
   }
 
-  function setStatus(text) { statusEl.textContent = text || ""; }
+  function send(text) {
+    text = (text || "").trim();
+    if (text) post(text, { type: "message", text: text, context: context() });
+  }
+
+  function setStatus(text, isError) { statusEl.textContent = text || ""; statusEl.dataset.error = isError ? "1" : ""; }
+  function clearError() { if (statusEl.dataset.error) setStatus(""); }
+
+  // The socket's errors carry a code; the person reads the widget's own sentence for it, never the server's
+  // message (words for integrators, some of them English).
+  function errorText(code) {
+    var key = "error_" + code;
+    return /^[a-z_]{1,40}$/.test(String(code)) && Object.prototype.hasOwnProperty.call(T, key) ? T[key] : T.error_other;
+  }
+
+  // A stored bot or agent message from the history: shown, and counted as unread if it is new to the user.
+  function restore(m) {
+    if (m.role === "agent") addAgent(m.text, m.agent);
+    else if (m.role === "bot" && m.reply) addBot(Object.assign({}, m.reply, { message_id: m.id, html: m.html }));
+    else return;
+    arrived(m.id);
+  }
 
   function connect() {
     if (ws && (ws.readyState === 0 || ws.readyState === 1)) return;
@@ -258,32 +388,46 @@
       if (f.type === "session") {
         var fresh = f.session_id !== sessionId;
         sessionId = f.session_id;
-        try { localStorage.setItem(storeKey, sessionId); } catch (e) { /* ignore */ }
+        remember(storeKey, sessionId);
+        setWaiting(f.handoff);
+        var history = f.history || [];
         if (fresh || !log.children.length) {
           log.textContent = "";
-          (f.history || []).forEach(function (m) {
+          shownId = 0;
+          history.forEach(function (m) {
             if (m.role === "user") addUser(m.text);
-            else if (m.role === "agent") addAgent(m.text, m.agent);
-            else if (m.role === "bot" && m.reply) addBot(Object.assign({}, m.reply, { message_id: m.id, html: m.html }));
+            else restore(m);
           });
           if (!log.children.length) greet();
+        } else {
+          // the same conversation after a dropped connection: what the bot or an agent said meanwhile
+          history.forEach(function (m) { if (m.role !== "user" && m.id > shownId) restore(m); });
         }
+        // what was sent on a dropped connection has no answer coming; what waited for this one does
+        awaiting = awaiting.slice(Math.max(0, awaiting.length - pending.length));
         while (pending.length) ws.send(pending.shift());
       } else if (f.type === "typing") {
         typing.hidden = false;
       } else if (f.type === "reply") {
-        typing.hidden = true; addBot(f.reply);
+        typing.hidden = true; clearError(); awaiting.shift(); addBot(f.reply); arrived(f.reply.message_id);
       } else if (f.type === "agent_message") {
-        typing.hidden = true; addAgent(f.text, f.agent);
+        typing.hidden = true; clearError(); addAgent(f.text, f.agent); arrived(f.message_id);
       } else if (f.type === "handoff") {
+        setWaiting(f.state);
         setStatus(f.state === "agent" ? say("agent_joined", { agent: f.agent || "" }) :
           f.state === "requested" ? T.queued : f.state === "bot" ? T.back_to_bot : "");
+      } else if (f.type === "resolved") {
+        setWaiting("bot"); // a person closed the conversation: the bot speaks again
       } else if (f.type === "error") {
-        typing.hidden = true; setStatus(say("not_sent", { message: f.message }));
+        typing.hidden = true; setStatus(say("not_sent", { message: errorText(f.code) }), true);
+        var refused = awaiting.shift();
+        if (refused) { refused.classList.add("unsent"); refused.appendChild(el("div", "unsent-note", T.unsent)); }
       }
     };
     ws.onclose = function () {
       typing.hidden = true;
+      // reconnect while someone could be answering: the panel is open, a person is involved, or a message waits
+      if (panel.hidden && !isWaiting() && !pending.length) return;
       setStatus(T.reconnecting);
       var delay = Math.min(10000, 500 * Math.pow(2, retry++));
       setTimeout(connect, delay);
@@ -291,14 +435,16 @@
   }
 
   function greet() {
-    addBot({ kind: "smalltalk", text: audience === "provider" ? T.greeting_provider : T.greeting_buyer });
+    addBot({ kind: "smalltalk", text: look.greeting || (audience === "provider" ? T.greeting_provider : T.greeting_buyer) });
   }
 
   function open() {
     panel.hidden = false;
     launcher.setAttribute("aria-expanded", "true");
+    markSeen();
     connect();
-    input.focus();
+    // (a touch screen would raise its keyboard over the conversation)
+    if (!isTouch()) input.focus();
   }
   function close() {
     panel.hidden = true;
@@ -310,13 +456,15 @@
   $(".close").addEventListener("click", close);
   // The hand-over button sends a typed frame; typing the words works too.
   $(".human").addEventListener("click", function () {
-    addUser($(".human").textContent);
-    var frame = JSON.stringify({ type: "handoff", context: context() });
-    if (ws && ws.readyState === 1) ws.send(frame); else { pending.push(frame); connect(); }
+    post($(".human").textContent, { type: "handoff", context: context() });
   });
   $("form").addEventListener("submit", function (ev) { ev.preventDefault(); send(input.value); input.value = ""; input.focus(); });
   input.addEventListener("keydown", function (ev) {
     if (ev.key === "Enter" && !ev.shiftKey && !ev.isComposing) { ev.preventDefault(); send(input.value); input.value = ""; }
   });
   panel.addEventListener("keydown", function (ev) { if (ev.key === "Escape") close(); });
+
+  // A conversation waiting for a person (or with one) connects as the page loads, panel closed: what the agent
+  // writes shows on the launcher's badge.
+  if (sessionId && isWaiting()) connect();
 })();
