@@ -340,3 +340,34 @@ def test_a_rating_is_one_per_reply_and_comes_back_with_the_history(admin: TestCl
         history = ws.receive_json()["history"]
     rated = next(m for m in history if m["id"] == mid)
     assert rated["rating"] == {"helpful": False, "comment": "没说周末"}
+
+
+def test_agent_hours_are_read_in_their_time_zone() -> None:
+    from datetime import UTC, datetime
+
+    import pydantic
+
+    office = Settings(agent_hours="09:00-18:00")  # Beijing time by default
+    assert office.within_agent_hours(datetime(2026, 12, 2, 1, 30, tzinfo=UTC))  # 09:30 in Beijing
+    assert not office.within_agent_hours(datetime(2026, 12, 2, 10, 0, tzinfo=UTC))  # 18:00 in Beijing: closed
+    night = Settings(agent_hours="22:00-06:00", agent_timezone="Europe/Berlin")
+    assert night.within_agent_hours(datetime(2026, 12, 2, 23, 30, tzinfo=UTC))  # 00:30 in Berlin
+    assert not night.within_agent_hours(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))
+    assert Settings().within_agent_hours(datetime(2026, 12, 2, 12, 0, tzinfo=UTC))  # unset: always
+    for bad in ({"agent_hours": "9-18"}, {"agent_hours": "25:00-26:00"}, {"agent_timezone": "Mars/Olympus"}):
+        with pytest.raises(pydantic.ValidationError):
+            Settings(**bad)  # type: ignore[arg-type]
+
+
+def test_outside_the_hours_nobody_counts_as_online(app: FastAPI, admin: TestClient) -> None:
+    service = app.state.service
+    with admin.websocket_connect("/ws/agent") as ws:  # someone is signed in with the console open
+        ws.receive_json()
+        assert admin.get("/api/chat/waiting").json()["agents_online"] is True
+        settings = service.engine.settings
+        closed = settings.model_copy(update={"agent_hours": "00:00-00:01"})
+        service.engine.settings = closed
+        try:
+            assert admin.get("/api/chat/waiting").json()["agents_online"] is False
+        finally:
+            service.engine.settings = settings

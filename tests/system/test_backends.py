@@ -105,7 +105,7 @@ def test_two_servers_share_conversations_queue_and_agent_messages(
             assert csrf is not None
             agent.post(
                 "/agent/login",
-                data={"username": "agent", "password": "server-test-password", "name": "乙", "csrf": csrf.group(1)},
+                data={"username": "agent", "password": "server-test-password", "csrf": csrf.group(1)},
             )
             token = re.search(r'name="csrf-token" content="([^"]+)"', agent.get("/agent").text)
             assert token is not None
@@ -124,8 +124,10 @@ def test_two_servers_share_conversations_queue_and_agent_messages(
                 r = agent.post(f"/api/agent/conversations/{sid}/messages", json={"text": "您好，我是乙"},
                                headers={"x-csrf-token": token.group(1)})  # fmt: skip
                 assert r.status_code == 201
-                pushed = json.loads(user.recv(timeout=10))  # sent on B, delivered by A
-                assert pushed == {**pushed, "type": "agent_message", "text": "您好，我是乙", "agent": "乙"}
+                took = json.loads(user.recv(timeout=10))  # writing took it over (sent on B, via A)
+                assert took == {"type": "handoff", "state": "agent", "agent": "客服"}
+                pushed = json.loads(user.recv(timeout=10))
+                assert pushed == {**pushed, "type": "agent_message", "text": "您好，我是乙", "agent": "客服"}
             # the conversation continues on the other server with its history
             with connect(f"ws://127.0.0.1:{port_b}/ws/chat?session_id={sid}") as again:
                 history = json.loads(again.recv())["history"]

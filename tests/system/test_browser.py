@@ -107,8 +107,8 @@ class Widget:
 
     def ask(self, text: str, kind: str | None = None) -> object:
         before = self.count(".log > li.bot")
-        self.q("textarea").fill(text)  # type: ignore[attr-defined]
-        self.q("textarea").press("Enter")  # type: ignore[attr-defined]
+        self.q("#faqbot-input").fill(text)  # type: ignore[attr-defined]
+        self.q("#faqbot-input").press("Enter")  # type: ignore[attr-defined]
         self.page.wait_for_function(  # type: ignore[attr-defined]
             "n => document.querySelector('#faqbot-widget').shadowRoot.querySelectorAll('.log > li.bot').length > n",
             arg=before,

@@ -173,3 +173,34 @@ def test_a_team_works_a_conversation_together(browser: Any, server: dict[str, st
     li.click("#history-back")
     buyer.ask("我还有个问题：发票怎么开")
     li.locator("#queue .item", has_text="用户又来消息").wait_for()
+
+
+def test_admin_assigns_and_an_agent_signs_out_other_devices(browser: Any, server: dict[str, str]) -> None:  # noqa: F811
+    base = server["base"]
+    admin = sign_in(console_context(browser), base, "admin", ADMIN_PASSWORD)
+    password = create_agent(admin, "zhang", "张伟")
+    laptop = sign_in(console_context(browser), base, "zhang", password)
+    phone = sign_in(console_context(browser), base, "zhang", password)
+    # a buyer asks for a person (over the chat API); the admin gives the conversation to 张伟
+    asked = admin.request.post(f"{base}/api/chat", data={"message": "转人工，订单 ZX-4410 的发票开错了"})
+    assert asked.ok
+    admin.locator("#queue .item", has_text="ZX-4410").first.click()
+    admin.locator("#assign").select_option("zhang")
+    admin.locator("#owner", has_text="张伟").wait_for()
+    admin.locator("#transcript li.note", has_text="张伟").wait_for()
+    laptop.click(".views [data-view=mine]")
+    laptop.locator("#queue .item", has_text="ZX-4410").wait_for()
+    # the sound preference is the agent's own and stays
+    laptop.check("#sound")
+    laptop.reload()
+    assert laptop.is_checked("#sound")
+    # 登录设备: two sessions, this one marked; signing the others out ends the phone's
+    laptop.click("#sessions-open")
+    laptop.locator("#sessions-list li").nth(1).wait_for()
+    assert laptop.locator("#sessions-list li").count() == 2 and laptop.locator("#sessions-list li.current").count() == 1
+    laptop.click("#sign-out-others")
+    laptop.wait_for_function("() => document.querySelectorAll('#sessions-list li').length === 1")
+    phone.reload()
+    phone.locator("#password").wait_for()  # back at the login form
+    laptop.click("#sign-out-all")
+    laptop.locator("#password").wait_for()

@@ -32,15 +32,15 @@ def test_nobody_online_offers_an_offline_message_with_a_checked_contact(browser:
     w.q(".human").click()  # type: ignore[attr-defined]
     form = w.q("form.offline")
     form.wait_for()  # type: ignore[attr-defined]
-    assert "没有客服在线" in w.q(".people").inner_text()  # type: ignore[attr-defined]
+    assert "没有人工客服在线" in w.q(".people").inner_text()  # type: ignore[attr-defined]
     w.q("form.offline textarea").fill("发票一直没收到，麻烦尽快联系我")  # type: ignore[attr-defined]
     w.q("form.offline input").fill("call me")  # type: ignore[attr-defined]
     w.q("form.offline button[type=submit]").click()  # type: ignore[attr-defined]
-    w.q("form.offline .error", has_text="手机号").wait_for()  # type: ignore[attr-defined]
+    w.q("form.offline .error").filter(has_text="手机号").wait_for()  # type: ignore[attr-defined]
     w.page.screenshot(path=str(ARTIFACTS / "widget-offline.png"))  # type: ignore[attr-defined]
     w.q("form.offline input").fill("138 0013 8000")  # type: ignore[attr-defined]
     w.q("form.offline button[type=submit]").click()  # type: ignore[attr-defined]
-    w.q(".people", has_text="13800138000").wait_for()  # type: ignore[attr-defined]
+    w.q(".people").filter(has_text="13800138000").wait_for()  # type: ignore[attr-defined]
     assert w.count("form.offline") == 0
     # the console has it as an offline ticket with the contact
     admin = sign_in(console_context(browser), server["base"], "admin", ADMIN_PASSWORD)
@@ -64,7 +64,7 @@ def test_waiting_shows_the_queue_and_survives_a_reload(browser: Any, server: dic
     w.page.reload()  # type: ignore[attr-defined]
     w2 = Widget(w.page)
     w2.open()
-    w2.q(".people", has_text="人工客服").wait_for()  # type: ignore[attr-defined]
+    w2.q(".people").filter(has_text="人工客服").wait_for()  # type: ignore[attr-defined]
 
 
 def test_agent_links_and_satisfaction_after_a_person_resolved(browser: Any, server: dict[str, str]) -> None:  # noqa: F811
@@ -72,8 +72,9 @@ def test_agent_links_and_satisfaction_after_a_person_resolved(browser: Any, serv
     w.ask("我想问一下 API 的调用次数")
     w.q(".human").click()  # type: ignore[attr-defined]
     w.q(".people").wait_for()  # type: ignore[attr-defined]
+    w.ask("补充一下：我的账号是 AP-7731")  # what the agent finds the conversation by
     agent = sign_in(console_context(browser), server["base"], "admin", ADMIN_PASSWORD)
-    agent.locator("#queue .item", has_text="转人工").first.click()
+    agent.locator("#queue .item", has_text="AP-7731").first.click()
     agent.locator("#transcript li.user").first.wait_for()
     agent.click("#takeover")
     agent.locator("#owner", has_text="管理员").wait_for()
@@ -91,16 +92,17 @@ def test_agent_links_and_satisfaction_after_a_person_resolved(browser: Any, serv
     w.q(".csat textarea").fill("回复很快")  # type: ignore[attr-defined]
     w.page.screenshot(path=str(ARTIFACTS / "widget-csat.png"))  # type: ignore[attr-defined]
     w.q(".csat button[type=submit]").click()  # type: ignore[attr-defined]
-    w.q(".csat", has_text="感谢").wait_for()  # type: ignore[attr-defined]
+    w.q(".csat").filter(has_text="感谢").wait_for()  # type: ignore[attr-defined]
     rows = ConversationStore.open(Path(server["db"]))
     conv_id = w.page.evaluate(  # type: ignore[attr-defined]
-        "() => Object.keys(localStorage).filter(k => k.startsWith('faqbot-session')).map(k => localStorage[k])[0]"
+        "() => Object.keys(localStorage).filter(k => k.startsWith('faqbot-session') && k.endsWith(':buyer'))"
+        ".map(k => localStorage[k])[0]"
     )
     assert rows.conversation_rating(conv_id)["score"] == 4  # type: ignore[index]
     w.page.reload()  # type: ignore[attr-defined]
     again = Widget(w.page)
     again.open()
-    again.q(".csat", has_text="4").wait_for()  # type: ignore[attr-defined]  (the rating given, restored)
+    again.q(".csat").filter(has_text="4").wait_for()  # type: ignore[attr-defined]  (the rating given, restored)
     assert again.count(".csat button[type=submit]") == 0
 
 
@@ -114,7 +116,7 @@ def test_one_rating_per_answer_a_comment_after_unhelpful_and_restored(browser: A
     box = answer.locator(".rate-comment textarea")  # type: ignore[attr-defined]
     box.fill("没说周末算不算")
     answer.locator(".rate-comment button").click()  # type: ignore[attr-defined]
-    answer.locator(".rate", has_text="感谢").wait_for()  # type: ignore[attr-defined]
+    answer.locator(".rate-comment").wait_for(state="detached")  # type: ignore[attr-defined]  (stored, then gone)
     mid = int(answer.get_attribute("data-message-id"))  # type: ignore[attr-defined]
     rows = [r for r in ConversationStore.open(Path(server["db"])).feedback() if r["message_id"] == mid]
     assert [(r["helpful"], r["comment"]) for r in rows] == [(0, "没说周末算不算")]

@@ -92,6 +92,7 @@
     b.type = "button";
     b.dataset.id = it.id;
     var tag = it.handoff === "agent" ? say("with_agent", { agent: it.agent_name || it.agent || "" }) :
+      it.attention === "offline_message" ? T.reason_offline_message :
       it.handoff === "requested" ? T.requested : (REASON[it.attention] || T.reason_other);
     var head = el("span", "line");
     head.appendChild(el("span", "tag " + (it.handoff === "requested" || it.attention === "offline_message" ? "hot" : it.handoff), tag));

@@ -90,6 +90,23 @@
     ".rate button[aria-pressed=true]{border-color:var(--faqbot-ink);",
     "background:linear-gradient(rgba(255,255,255,.9),rgba(255,255,255,.9)) var(--faqbot-primary)}",
     ".typing{padding:0 14px 6px;color:#86909c;font-size:12px}.typing[hidden]{display:none}",
+    ".people{padding:10px 14px;border-top:1px solid #e5e8ef;background:#f7f8fa;font-size:13px;color:#4e5969}.people[hidden]{display:none}",
+    ".people form.offline{display:flex;flex-direction:column;gap:6px;padding:6px 0 0;border:0;background:transparent}",
+    ".people form.offline label{display:flex;flex-direction:column;gap:2px;font-size:12px}",
+    ".people form.offline textarea,.people form.offline input{font-size:14px;border:1px solid #c9cdd4;border-radius:8px;padding:6px 8px;max-height:none}",
+    ".people form.offline button{align-self:flex-end;padding:6px 16px}",
+    ".people .error{color:#cb2634;font-size:12px}.people .error:empty{display:none}",
+    ".log>li.csat-item{align-items:stretch}",
+    "form.csat{display:flex;flex-direction:column;gap:6px;padding:10px 12px;border:1px solid #e5e8ef;border-radius:12px;background:#fff}",
+    "form.csat p,.people p{margin:0}",
+    "form.csat .stars{display:flex;gap:4px}",
+    "form.csat .stars button{background:#fff;color:#c9cdd4;border:1px solid #e5e8ef;border-radius:8px;padding:2px 8px;font-size:18px;line-height:1.2}",
+    "form.csat .stars button.on{color:#ff9a2e;border-color:#ff9a2e}",
+    "form.csat textarea{font-size:14px;max-height:none}",
+    "form.csat button[type=submit]{align-self:flex-end;padding:6px 16px}",
+    ".rate-comment{display:flex;gap:6px;margin:4px 2px 0;max-width:88%}",
+    ".rate-comment textarea{font-size:13px;padding:4px 8px;max-height:none}",
+    ".rate-comment button{flex:none;border:0;border-radius:8px;background:var(--faqbot-primary);color:var(--faqbot-on-primary);padding:0 12px;cursor:pointer}",
     "form{display:flex;gap:8px;padding:10px;border-top:1px solid #e5e8ef;background:#fff}",
     "textarea{flex:1;min-width:0;resize:none;border:1px solid #c9cdd4;border-radius:8px;padding:8px;font-size:14px;max-height:96px}",
     "form button{flex:none;border:0;border-radius:8px;background:var(--faqbot-primary);color:var(--faqbot-on-primary);padding:0 16px;cursor:pointer;font-size:14px}",
@@ -123,6 +140,7 @@
     '<div class="status" role="status" aria-live="polite"></div>' +
     '<ol class="log" role="log" aria-live="polite"></ol>' +
     '<div class="typing" hidden></div>' +
+    '<div class="people" role="status" aria-live="polite" hidden></div>' +
     '<form><label class="sr" for="faqbot-input"></label>' +
     '<textarea id="faqbot-input" rows="1" maxlength="500" enterkeyhint="send"></textarea>' +
     '<button type="submit"></button></form></section>';
@@ -253,10 +271,33 @@
     return li;
   }
 
+  // An agent's words stay text; only the web addresses in them become links (http and https only).
+  var URL_IN_TEXT = /https?:\/\/[^\s<>"'\u3000-\u303f\uff01-\uff0f\uff1a-\uff20]+/g;
+  function linked(text) {
+    var frag = document.createDocumentFragment(), at = 0, m;
+    URL_IN_TEXT.lastIndex = 0;
+    while ((m = URL_IN_TEXT.exec(text))) {
+      var href = m[0].replace(/[.,;:!?)\]]+$/, "");
+      var ok = false;
+      try { ok = /^https?:$/.test(new URL(href).protocol); } catch (e) { ok = false; }
+      if (!ok) continue;
+      frag.appendChild(document.createTextNode(text.slice(at, m.index)));
+      var a = el("a", null, href);
+      a.href = href; a.target = "_blank"; a.rel = "noopener noreferrer";
+      frag.appendChild(a);
+      at = m.index + href.length;
+      URL_IN_TEXT.lastIndex = at;
+    }
+    frag.appendChild(document.createTextNode(text.slice(at)));
+    return frag;
+  }
+
   function addAgent(text, agent) {
     var li = el("li", "agent");
     li.appendChild(el("div", "who", say("agent_who", { agent: agent || T.agent_default })));
-    li.appendChild(el("div", "bubble", text));
+    var bubble = el("div", "bubble");
+    bubble.appendChild(linked(String(text)));
+    li.appendChild(bubble);
     log.appendChild(li); scroll();
   }
 
@@ -282,25 +323,53 @@
     return null;
   }
 
+  // One rating per reply: a second click changes it (the server keeps the latest); after 没用 the user may say
+  // what was missing. A rating given earlier comes back with the history.
   function rating(reply) {
     if (!reply.message_id || ["faq", "rule", "clarify", "fallback"].indexOf(reply.kind) < 0) return null;
-    var box = el("div", "rate");
+    var box = el("div", "rate"), note = el("span", "rated");
     box.appendChild(el("span", null, T.rate_ask));
-    [[T.helpful, true, T.helpful_label], [T.unhelpful, false, T.unhelpful_label]].forEach(function (spec) {
+    var comment = null;
+    function store(helpful, text) {
+      return fetch(base + "/api/feedback", {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ message_id: reply.message_id, session_id: sessionId, helpful: helpful, comment: text || null }),
+      }).then(function (r) { note.textContent = r.ok ? T.rated : T.rate_failed; return r.ok; })
+        .catch(function () { note.textContent = T.rate_failed; return false; });
+    }
+    function askWhy() {
+      if (comment) return;
+      comment = el("div", "rate-comment");
+      var area = el("textarea");
+      area.rows = 1; area.maxLength = 1000; area.placeholder = T.rate_why;
+      area.setAttribute("aria-label", T.rate_why);
+      var go = el("button", null, T.rate_why_send);
+      go.type = "button";
+      go.addEventListener("click", function () {
+        var text = area.value.trim();
+        if (!text) return;
+        store(false, text).then(function (ok) { if (ok && comment) { comment.remove(); comment = null; } });
+      });
+      comment.appendChild(area); comment.appendChild(go);
+      box.after(comment);
+    }
+    var buttons = [[T.helpful, true, T.helpful_label], [T.unhelpful, false, T.unhelpful_label]].map(function (spec) {
       var b = el("button", null, spec[0]);
       b.type = "button"; b.setAttribute("aria-label", spec[2]); b.setAttribute("aria-pressed", "false");
       b.addEventListener("click", function () {
-        box.querySelectorAll("button").forEach(function (x) { x.disabled = true; });
-        b.setAttribute("aria-pressed", "true");
-        fetch(base + "/api/feedback", {
-          method: "POST", headers: { "content-type": "application/json" },
-          body: JSON.stringify({ message_id: reply.message_id, session_id: sessionId, helpful: spec[1] }),
-        }).then(function (r) {
-          box.lastChild.after(el("span", null, r.ok ? T.rated : T.rate_failed));
-        }).catch(function () { box.lastChild.after(el("span", null, T.rate_failed)); });
+        if (b.getAttribute("aria-pressed") === "true") return;
+        buttons.forEach(function (x) { x.setAttribute("aria-pressed", String(x === b)); });
+        store(spec[1]);
+        if (!spec[1]) askWhy(); else if (comment) { comment.remove(); comment = null; }
       });
       box.appendChild(b);
+      return b;
     });
+    box.appendChild(note);
+    if (reply.rating) {  // restored: as the user left it
+      buttons[reply.rating.helpful ? 0 : 1].setAttribute("aria-pressed", "true");
+      note.textContent = T.rated;
+    }
     return box;
   }
 
@@ -317,6 +386,7 @@
   function addBot(reply) {
     var li = el("li", "bot");
     li.dataset.kind = reply.kind;
+    if (reply.message_id) li.dataset.messageId = String(reply.message_id);
     var bubble = el("div", "bubble");
     bubble.appendChild(safeFragment(reply.html));
     if (!reply.html) bubble.textContent = reply.text;
@@ -373,9 +443,139 @@
   // A stored bot or agent message from the history: shown, and counted as unread if it is new to the user.
   function restore(m) {
     if (m.role === "agent") addAgent(m.text, m.agent);
-    else if (m.role === "bot" && m.reply) addBot(Object.assign({}, m.reply, { message_id: m.id, html: m.html }));
+    else if (m.role === "bot" && m.reply) addBot(Object.assign({}, m.reply, { message_id: m.id, html: m.html, rating: m.rating }));
     else return;
     arrived(m.id);
+  }
+
+  // ------------------------------------------------------------------ people: waiting, a message left, satisfaction
+
+  var peopleEl = $(".people"), handoffState = "bot", waitTimer = null;
+  var leftKey = storeKey + ":left"; // the contact a message was left with, while the conversation waits
+  function peopleCard(nodes) {
+    peopleEl.textContent = "";
+    nodes.forEach(function (n) { peopleEl.appendChild(n); });
+    peopleEl.hidden = !nodes.length;
+  }
+  function stopWaiting() { clearTimeout(waitTimer); waitTimer = null; }
+
+  // Asked for a person: is anyone there, how many wait ahead, how long it usually takes; nobody there (no one
+  // signed in, or outside the service hours): say so and offer to leave a message with a contact.
+  function showWaiting() {
+    stopWaiting();
+    if (handoffState !== "requested") return;
+    var left = null;
+    try { left = localStorage.getItem(leftKey); } catch (e) { left = null; }
+    if (left) { peopleCard([el("p", null, say("offline_done", { contact: left }))]); return; }
+    fetch(base + "/api/chat/waiting" + (sessionId ? "?session_id=" + encodeURIComponent(sessionId) : ""))
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (info) {
+        if (!info || handoffState !== "requested") return;
+        if (!info.agents_online) { peopleCard([el("p", null, T.nobody_online), offlineForm()]); return; }
+        var line = info.ahead ? say("waiting_ahead", { n: info.ahead }) : T.waiting_next;
+        if (info.typical_wait_minutes) line += say("waiting_estimate", { minutes: info.typical_wait_minutes });
+        peopleCard([el("p", null, line)]);
+        waitTimer = setTimeout(showWaiting, 20000); // the queue moves on
+      })
+      .catch(function () { /* the status line already says the connection is down */ });
+  }
+
+  // A mainland mobile number (+86 and separators allowed) or an e-mail address: what the server accepts too.
+  function validContact(value) {
+    var v = value.trim(), phone = v.replace(/[\s-]/g, "");
+    if (/^(?:\+?86)?1[3-9][0-9]{9}$/.test(phone)) return phone.slice(-11);
+    return /^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63})*\.[A-Za-z]{2,24}$/.test(v) ? v : null;
+  }
+  function offlineForm() {
+    var form = el("form", "offline");
+    var msgLabel = el("label", null, T.offline_message);
+    var msg = el("textarea");
+    msg.rows = 2; msg.maxLength = 1000; msg.required = true;
+    msgLabel.appendChild(msg);
+    var contactLabel = el("label", null, T.offline_contact);
+    var contact = el("input");
+    contact.maxLength = 120; contact.required = true; contact.autocomplete = "tel"; contact.placeholder = T.offline_contact_hint;
+    contactLabel.appendChild(contact);
+    var error = el("div", "error"); error.setAttribute("role", "alert");
+    var submit = el("button", null, T.offline_send); submit.type = "submit";
+    [msgLabel, contactLabel, error, submit].forEach(function (n) { form.appendChild(n); });
+    form.noValidate = true; // our own words, not the browser's
+    form.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var text = msg.value.trim(), who = validContact(contact.value);
+      if (!text) { error.textContent = T.offline_need_message; msg.focus(); return; }
+      if (!who) { error.textContent = T.offline_bad_contact; contact.focus(); return; }
+      submit.disabled = true; error.textContent = "";
+      fetch(base + "/api/chat/offline", {
+        method: "POST", headers: { "content-type": "application/json" },
+        body: JSON.stringify({ session_id: sessionId, text: text, contact: who }),
+      }).then(function (r) {
+        return r.json().then(function (data) {
+          if (!r.ok) throw new Error(data && data.code === "bad_contact" ? T.offline_bad_contact : T.offline_failed);
+          if (data.session_id && data.session_id !== sessionId) { sessionId = data.session_id; remember(storeKey, sessionId); }
+          remember(leftKey, who);
+          peopleCard([el("p", null, say("offline_done", { contact: who }))]);
+        });
+      }).catch(function (e) { submit.disabled = false; error.textContent = e.message || T.offline_failed; });
+    });
+    return form;
+  }
+
+  // After a person resolved the conversation: one question, 1–5 and an optional comment (a new answer replaces
+  // the old on the server); a rating given earlier is shown as given.
+  function showCsat(given) {
+    var old = log.querySelector("li.csat-item");
+    if (old) old.remove();
+    var li = el("li", "csat-item");
+    var form = el("form", "csat");
+    li.appendChild(form);
+    if (given) {
+      form.appendChild(el("p", null, say("csat_given", { score: given.score })));
+    } else {
+      form.appendChild(el("p", null, T.csat_ask));
+      var stars = el("div", "stars"), score = 0;
+      stars.setAttribute("role", "group"); stars.setAttribute("aria-label", T.csat_ask);
+      for (var n = 1; n <= 5; n++) (function (k) {
+        var b = el("button", null, "★");
+        b.type = "button"; b.dataset.score = String(k);
+        b.setAttribute("aria-label", say("csat_score", { n: k })); b.setAttribute("aria-pressed", "false");
+        b.addEventListener("click", function () {
+          score = k;
+          stars.querySelectorAll("button").forEach(function (x) {
+            var on = Number(x.dataset.score) <= k;
+            x.classList.toggle("on", on); x.setAttribute("aria-pressed", String(Number(x.dataset.score) === k));
+          });
+        });
+        stars.appendChild(b);
+      })(n);
+      var area = el("textarea"); area.rows = 2; area.maxLength = 1000; area.placeholder = T.csat_comment;
+      area.setAttribute("aria-label", T.csat_comment);
+      var error = el("div", "error"); error.setAttribute("role", "alert");
+      var submit = el("button", null, T.csat_send); submit.type = "submit";
+      [stars, area, error, submit].forEach(function (x) { form.appendChild(x); });
+      form.addEventListener("submit", function (ev) {
+        ev.preventDefault();
+        if (!score) { error.textContent = T.csat_pick; return; }
+        submit.disabled = true;
+        fetch(base + "/api/csat", {
+          method: "POST", headers: { "content-type": "application/json" },
+          body: JSON.stringify({ session_id: sessionId, score: score, comment: area.value.trim() || null }),
+        }).then(function (r) {
+          if (!r.ok) throw new Error();
+          form.textContent = "";
+          form.appendChild(el("p", null, say("csat_thanks", { score: score })));
+        }).catch(function () { submit.disabled = false; error.textContent = T.csat_failed; });
+      });
+    }
+    log.appendChild(li); scroll();
+  }
+
+  // Where the conversation stands with people: from the session frame at (re)connect, or a handoff frame.
+  function people(state) {
+    handoffState = state || "bot";
+    if (handoffState !== "requested") remember(leftKey, null);
+    if (handoffState === "requested") showWaiting();
+    else { stopWaiting(); peopleCard([]); }
   }
 
   function connect() {
@@ -390,6 +590,7 @@
         sessionId = f.session_id;
         remember(storeKey, sessionId);
         setWaiting(f.handoff);
+        people(f.handoff);
         var history = f.history || [];
         if (fresh || !log.children.length) {
           log.textContent = "";
@@ -399,6 +600,7 @@
             else restore(m);
           });
           if (!log.children.length) greet();
+          if (f.csat) showCsat(f.csat); else if (f.csat_due) showCsat(null);
         } else {
           // the same conversation after a dropped connection: what the bot or an agent said meanwhile
           history.forEach(function (m) { if (m.role !== "user" && m.id > shownId) restore(m); });
@@ -414,10 +616,14 @@
         typing.hidden = true; clearError(); addAgent(f.text, f.agent); arrived(f.message_id);
       } else if (f.type === "handoff") {
         setWaiting(f.state);
+        people(f.state);
         setStatus(f.state === "agent" ? say("agent_joined", { agent: f.agent || "" }) :
           f.state === "requested" ? T.queued : f.state === "bot" ? T.back_to_bot : "");
       } else if (f.type === "resolved") {
         setWaiting("bot"); // a person closed the conversation: the bot speaks again
+        people("bot");
+        setStatus(T.back_to_bot);
+        if (f.csat) { showCsat(null); arrived(0); }
       } else if (f.type === "error") {
         typing.hidden = true; setStatus(say("not_sent", { message: errorText(f.code) }), true);
         var refused = awaiting.shift();
