@@ -13,18 +13,16 @@ from pydantic import BaseModel, Field, field_validator
 from bot.api.deps import AdminDep, AgentDep, AuthDep, StoreDep
 from bot.api.errors import error_copy
 from bot.errors import Conflict, InvalidRequest, NotFound, StoreError
-from bot.safe_text import has_surrogates
+from bot.safe_text import UnicodeBody
 
 router = APIRouter(tags=["team"])
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,31}")
 
 
-class _Text(BaseModel):
+class _Text(UnicodeBody):
     @field_validator("*")
     @classmethod
-    def _encodable(cls, value: Any) -> Any:
-        if isinstance(value, str) and has_surrogates(value):
-            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
+    def _stripped(cls, value: Any) -> Any:
         return value.strip() if isinstance(value, str) else value
 
 
