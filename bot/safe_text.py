@@ -10,8 +10,6 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pydantic import BaseModel, field_validator
-
 _SURROGATES = re.compile(r"[\ud800-\udfff]")
 # C0/C1 controls (ESC, BEL, CSI …) and the format characters a terminal or a reader can be fooled by
 _TERMINAL_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]")
@@ -51,14 +49,3 @@ def for_csv(value: object) -> object:
         return value
     value = for_terminal(value)
     return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-class UnicodeBody(BaseModel):
-    """A request body whose every string field is refused if it holds lone surrogates (they cannot be stored)."""
-
-    @field_validator("*")
-    @classmethod
-    def _encodable(cls, value: Any) -> Any:
-        if isinstance(value, str) and has_surrogates(value):
-            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
-        return value

@@ -3,6 +3,7 @@ and the web client's chat and login."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -106,3 +108,18 @@ def login(client: TestClient, password: str = PASSWORD, username: str = "agent")
 def talk(engine: AnswerEngine, session: Session, message: str, **ctx: Any) -> Reply:
     """One turn of a conversation, on the tests' fixed day."""
     return engine.answer(message, {**TODAY, **ctx}, session)
+
+
+@contextlib.contextmanager
+def static_site(folder: Path) -> Iterator[str]:
+    """``folder`` served by Python's http.server on a port of its own (another origin than the bot); yields the
+    site's base URL."""
+    port = free_port()
+    host = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"],
+                            cwd=folder, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        wait_until_ready(f"http://127.0.0.1:{port}/", host)
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        host.terminate()
+        host.wait(timeout=20)

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Query, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException
 
 from bot.api.deps import AdminDep, AgentDep, AuthDep, ServiceDep, accept_with_service, signed_in_account
@@ -18,7 +18,6 @@ from bot.api.guards import Guards, client_address
 from bot.auth import new_csrf_token, same_token
 from bot.engine import AgentSuggestion
 from bot.errors import BadRequest, Forbidden, InvalidRequest, LoginBusy, RateLimited, first_error
-from bot.safe_text import has_surrogates
 
 router = APIRouter()
 HEARTBEAT_SECONDS = 30  # a console's socket marks its session seen this often (FAQBOT_AGENT_ONLINE_SECONDS > it)
@@ -119,13 +118,6 @@ async def logout(request: Request, auth: AuthDep) -> Response:
 
 class AgentMessageIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
-
-    @field_validator("text")
-    @classmethod
-    def _encodable(cls, value: str) -> str:
-        if has_surrogates(value):
-            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
-        return value
 
 
 class HandoffIn(BaseModel):

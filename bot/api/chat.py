@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 from starlette.types import Message
 
 from bot.api.deps import ServiceDep, SettingsDep, accept_with_service, get_settings
@@ -33,13 +33,6 @@ class ChatRequest(BaseModel):
     message: str = Field(description="The user's message.", max_length=20_000)
     session_id: str | None = Field(None, max_length=64, description="Continue this conversation; null starts one.")
     context: Context = Field(default_factory=Context)
-
-    @field_validator("message", "session_id")
-    @classmethod
-    def _encodable(cls, value: str | None) -> str | None:
-        if value is not None and has_surrogates(value):
-            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
-        return value
 
 
 @router.post("/api/chat", response_model=Reply, tags=["chat"])

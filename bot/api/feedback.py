@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from bot.api.deps import ServiceDep
 from bot.api.guards import Guards, client_address
-from bot.safe_text import has_surrogates
 
 router = APIRouter(tags=["feedback"])
 
@@ -17,13 +16,6 @@ class FeedbackIn(BaseModel):
     session_id: str = Field(max_length=64, description="The conversation the reply belongs to (its `session_id`).")
     helpful: bool
     comment: str | None = Field(None, max_length=1000)
-
-    @field_validator("session_id", "comment")
-    @classmethod
-    def _encodable(cls, value: str | None) -> str | None:
-        if value is not None and has_surrogates(value):
-            raise ValueError("contains characters that are not valid Unicode (lone surrogates)")
-        return value
 
 
 class FeedbackOut(BaseModel):

@@ -7,13 +7,12 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from bot.api.deps import ServiceDep
 from bot.api.errors import error_copy
 from bot.api.guards import Guards, client_address
 from bot.errors import InvalidRequest
-from bot.safe_text import UnicodeBody
 
 router = APIRouter(tags=["people"])
 # a mainland mobile number (an optional +86 / 86 in front; spaces and dashes ignored) or an e-mail address
@@ -31,13 +30,13 @@ def valid_contact(value: str) -> str | None:
     return text if EMAIL.fullmatch(text) else None
 
 
-class OfflineIn(UnicodeBody):
+class OfflineIn(BaseModel):
     session_id: str | None = Field(None, max_length=64, description="The conversation, if the user has one.")
     text: str = Field(min_length=1, max_length=1000)
     contact: str = Field(min_length=1, max_length=120, description="A mobile number or an e-mail address.")
 
 
-class CsatIn(UnicodeBody):
+class CsatIn(BaseModel):
     session_id: str = Field(max_length=64)
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(None, max_length=1000)

@@ -13,13 +13,12 @@ from pydantic import BaseModel, Field, field_validator
 from bot.api.deps import AdminDep, AgentDep, AuthDep, StoreDep
 from bot.api.errors import error_copy
 from bot.errors import Conflict, InvalidRequest, NotFound, StoreError
-from bot.safe_text import UnicodeBody
 
 router = APIRouter(tags=["team"])
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{1,31}")
 
 
-class _Text(UnicodeBody):
+class _Text(BaseModel):
     @field_validator("*")
     @classmethod
     def _stripped(cls, value: Any) -> Any:

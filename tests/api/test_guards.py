@@ -451,6 +451,17 @@ def test_lone_surrogates_over_http_get_a_clear_422(roomy: TestClient) -> None:
     for body in ('{"message": "\\ud800"}', '{"message": "hi", "context": {"order": {"id": "\\udc00"}}}'):
         r = roomy.post("/api/chat", content=body.encode(), headers={"content-type": "application/json"})
         assert r.status_code == 422 and r.json()["code"] == "invalid_request", body
+    for (
+        path,
+        body,
+    ) in [  # pydantic refuses a lone surrogate in any str field (string_unicode); free-form dicts check themselves
+        ("/api/feedback", '{"message_id": 1, "session_id": "\\ud800", "helpful": true}'),
+        ("/api/feedback", '{"message_id": 1, "session_id": "s", "helpful": false, "comment": "\\udc00"}'),
+        ("/api/chat/offline", '{"session_id": "s", "contact": "13800138000", "text": "\\ud800"}'),
+        ("/api/csat", '{"session_id": "s", "score": 5, "comment": "\\udfff"}'),
+    ]:
+        r = roomy.post(path, content=body.encode(), headers={"content-type": "application/json"})
+        assert r.status_code == 422 and r.json()["code"] == "invalid_request", (path, body)
 
 
 @pytest.mark.parametrize(

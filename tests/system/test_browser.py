@@ -6,25 +6,19 @@ buttons and list items. Screenshots land in tests/artifacts/ (git-ignored; CI ke
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright import sync_api
 
 from bot.engine import AnswerEngine
-from bot.settings import PROJECT_ROOT
 from bot.store import ConversationStore
-from tests.helpers import free_port, serve, wait_until_ready
+from tests.helpers import free_port, serve, static_site, wait_until_ready
+from tests.system.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = PROJECT_ROOT / "tests" / "artifacts"
 PASSWORD = "browser-test-password"
 XSS = "<img src=x onerror=alert(1)>"
-LAUNCH_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +27,7 @@ def server(
 ) -> Iterator[dict[str, str]]:
     """`faqbot serve` in a subprocess, and a third-party page on another port that embeds the widget."""
     work = tmp_path_factory.mktemp("browser")
-    port, host_port = free_port(), free_port()
+    port = free_port()
     db = work / "faqbot.sqlite3"
     proc = serve(real_index_dir, db, port, FAQBOT_AGENT_PASSWORD=PASSWORD)
     site = work / "site"
@@ -53,33 +47,13 @@ li{{color:red!important}} *{{letter-spacing:3px}}</style></head>
 <script src="http://127.0.0.1:{port}/widget.js" data-audience="provider" async></script></body></html>""",
         encoding="utf-8",
     )
-    host = subprocess.Popen([sys.executable, "-m", "http.server", str(host_port), "--bind", "127.0.0.1"],
-                            cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
         wait_until_ready(f"http://127.0.0.1:{port}/readyz", proc)
-        wait_until_ready(f"http://127.0.0.1:{host_port}/", host)
-        yield {
-            "base": f"http://127.0.0.1:{port}",
-            "host": f"http://127.0.0.1:{host_port}/",
-            "db": str(db),
-        }
+        with static_site(site) as host:
+            yield {"base": f"http://127.0.0.1:{port}", "host": host, "db": str(db)}
     finally:
-        for p in (proc, host):
-            p.terminate()
-            p.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    """Debian's Chromium through Playwright. Without it every browser test fails (never skips) with how to get
-    it; the rest of the suite runs."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)", pytrace=False)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 class Widget:

@@ -12,7 +12,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from tests.system.test_browser import ARTIFACTS, Widget, browser, server  # noqa: F401  (fixtures)
+from tests.system.conftest import ARTIFACTS
+from tests.system.test_browser import Widget, server  # noqa: F401  (the fixture)
 
 pytestmark = pytest.mark.browser
 ADMIN_PASSWORD = "server-admin-password"  # tests.helpers.serve sets it
@@ -33,6 +34,9 @@ RECORD_NOTIFICATIONS = """
   Object.defineProperty(Recording, "permission", { get: () => decided ? Real.permission : "default" });
   Recording.requestPermission = () => { window.__asked += 1; decided = true; return Promise.resolve(Real.permission); };
   window.Notification = Recording;
+  window.__beeps = 0;  // and every tone the page starts
+  const Start = OscillatorNode.prototype.start;
+  OscillatorNode.prototype.start = function (...a) { window.__beeps += 1; return Start.apply(this, a); };
 })(%s);
 """
 
@@ -92,6 +96,7 @@ def test_a_team_works_a_conversation_together(browser: Any, server: dict[str, st
     li.click("#notify")
     li.locator("#notify", has_text="桌面通知已开启").wait_for()
     assert li.evaluate("window.__asked") == 1
+    wang.check("#sound")  # wang wants a sound; li does not
 
     # a buyer on the partner's page asks about their order, then for a person
     buyer = Widget(browser.new_page(viewport={"width": 1280, "height": 800}))
@@ -105,6 +110,9 @@ def test_a_team_works_a_conversation_together(browser: Any, server: dict[str, st
     item.wait_for()
     wang.wait_for_function("() => /^\\(\\d+\\) /.test(document.title)")  # the title badge counts unread
     wang.wait_for_function("() => (window.__notified || []).some(n => n.startsWith('新的转人工请求'))")
+    wang.wait_for_function("() => window.__beeps > 0")
+    li.wait_for_function("() => (window.__notified || []).some(n => n.startsWith('新的转人工请求'))")
+    assert li.evaluate("window.__beeps") == 0
     assert "等待" in item.locator(".time").inner_text()
     item.click()
     wang.locator("#transcript li.bot").first.wait_for()

@@ -10,21 +10,19 @@ from __future__ import annotations
 import html
 import json
 import re
-import subprocess
-import sys
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright import sync_api
 
 from bot.engine import AnswerEngine
 from bot.messages import load_messages
 from bot.settings import PROJECT_ROOT
-from tests.helpers import free_port, serve, wait_until_ready
-from tests.system.test_browser import ARTIFACTS, CHROMIUM, LAUNCH_ARGS, PASSWORD, XSS, Widget
+from tests.helpers import free_port, serve, static_site
+from tests.system.conftest import ARTIFACTS
+from tests.system.test_browser import PASSWORD, XSS, Widget
 
 MESSAGES_PER_MINUTE = 3  # per conversation, on this test's server
 WIDGET = load_messages(PROJECT_ROOT / "knowledge").widget
@@ -87,7 +85,7 @@ def server(
 ) -> Iterator[dict[str, str]]:
     """`faqbot serve` (few messages a minute per conversation) and a site on another port with widget pages."""
     work = tmp_path_factory.mktemp("widget-browser")
-    port, host_port = free_port(), free_port()
+    port = free_port()
     proc = serve(real_index_dir, work / "faqbot.sqlite3", port, FAQBOT_AGENT_PASSWORD=PASSWORD,
                  FAQBOT_MESSAGES_PER_MINUTE=str(MESSAGES_PER_MINUTE))  # fmt: skip
     site = work / "site"
@@ -100,26 +98,12 @@ def server(
     }
     for name, attributes in pages.items():
         (site / name).write_text(_page(port, attributes), encoding="utf-8")
-    host = subprocess.Popen([sys.executable, "-m", "http.server", str(host_port), "--bind", "127.0.0.1"],
-                            cwd=site, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        wait_until_ready(f"http://127.0.0.1:{host_port}/", host)
-        yield {"base": f"http://127.0.0.1:{port}", "host": f"http://127.0.0.1:{host_port}/"}
+        with static_site(site) as host:
+            yield {"base": f"http://127.0.0.1:{port}", "host": host}
     finally:
-        for p in (proc, host):
-            p.terminate()
-            p.wait(timeout=20)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)", pytrace=False)
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=LAUNCH_ARGS)
-        yield b
-        b.close()
+        proc.terminate()
+        proc.wait(timeout=20)
 
 
 class Agent:

@@ -11,23 +11,16 @@ from typing import Any
 import pytest
 
 from bot.store import ConversationStore
-from tests.system.test_browser import ARTIFACTS, Widget, browser, server  # noqa: F401  (fixtures)
+from tests.system.conftest import ARTIFACTS
+from tests.system.test_browser import Widget, new_widget, server  # noqa: F401  (the fixture)
 from tests.system.test_console_browser import ADMIN_PASSWORD, console_context, sign_in
 
 pytestmark = pytest.mark.browser
 
 
-def buyer(chromium: Any, server: dict[str, str], width: int = 1280, height: int = 800) -> Widget:  # noqa: F811
-    page = chromium.new_page(viewport={"width": width, "height": height})
-    page.goto(server["host"])
-    w = Widget(page)
-    w.open()
-    return w
-
-
 def test_nobody_online_offers_an_offline_message_with_a_checked_contact(browser: Any, server: dict[str, str]  # noqa: F811
                                                                         ) -> None:  # fmt: skip
-    w = buyer(browser, server)
+    w = new_widget(browser, server)
     w.ask("发票一直没收到")
     w.q(".human").click()  # type: ignore[attr-defined]
     form = w.q("form.offline")
@@ -50,7 +43,7 @@ def test_nobody_online_offers_an_offline_message_with_a_checked_contact(browser:
 
 def test_waiting_shows_the_queue_and_survives_a_reload(browser: Any, server: dict[str, str]) -> None:  # noqa: F811
     sign_in(console_context(browser), server["base"], "admin", ADMIN_PASSWORD)  # someone is online now
-    w = buyer(browser, server)
+    w = new_widget(browser, server)
     w.ask("镜像下载失败怎么办")
     w.q(".human").click()  # type: ignore[attr-defined]
     people = w.q(".people")
@@ -68,7 +61,7 @@ def test_waiting_shows_the_queue_and_survives_a_reload(browser: Any, server: dic
 
 
 def test_agent_links_and_satisfaction_after_a_person_resolved(browser: Any, server: dict[str, str]) -> None:  # noqa: F811
-    w = buyer(browser, server)
+    w = new_widget(browser, server)
     w.ask("我想问一下 API 的调用次数")
     w.q(".human").click()  # type: ignore[attr-defined]
     w.q(".people").wait_for()  # type: ignore[attr-defined]
@@ -108,7 +101,7 @@ def test_agent_links_and_satisfaction_after_a_person_resolved(browser: Any, serv
 
 def test_one_rating_per_answer_a_comment_after_unhelpful_and_restored(browser: Any, server: dict[str, str]  # noqa: F811
                                                                       ) -> None:  # fmt: skip
-    w = buyer(browser, server)
+    w = new_widget(browser, server)
     answer = w.ask("提现多久到账", kind="faq")
     answer.get_by_role("button", name="这个回答有帮助").click()  # type: ignore[attr-defined]
     answer.locator(".rate button[aria-pressed=true]").wait_for()  # type: ignore[attr-defined]
