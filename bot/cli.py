@@ -526,6 +526,160 @@ def password(
     console.print(Text(f"已修改 {account} 的密码；该账号所有已登录的会话已失效。"))
 
 
+knowledge_app = typer.Typer(
+    no_args_is_help=True, help="Knowledge changes: history, undo, export into knowledge/, import a new FAQ source."
+)
+app.add_typer(knowledge_app, name="knowledge")
+
+
+@knowledge_app.command("history")
+def knowledge_history() -> None:
+    """Every stored knowledge change: who, when, why, and whether it is live, undone or exported."""
+    from rich.table import Table
+
+    from bot.wiring import open_storage
+
+    rows = open_storage(_settings(None, None, None)).conversations.knowledge_changes()
+    if not rows:
+        console.print("还没有知识库修改记录。")
+        return
+    table = Table(title=f"知识库修改记录：{len(rows)} 条")
+    for col in ("#", "时间", "作者", "修改", "条目", "原因", "状态"):
+        table.add_column(col, overflow="fold")
+    for r in rows:
+        state = "已撤销" if r["undone_at"] else "已导出" if r["exported_at"] else "生效中"
+        shown = [Text(for_terminal(r[k] or "")) for k in ("author", "entry_id", "reason")]
+        table.add_row(str(r["id"]), r["at"][:19], shown[0], r["kind"], shown[1], shown[2], state)
+    console.print(table)
+
+
+@knowledge_app.command("undo")
+def knowledge_undo(change_id: Annotated[int, typer.Argument(help="The change's number (`faqbot knowledge history`).")]
+                   ) -> None:  # fmt: skip
+    """Undo a live change. Refused if a later change depends on it (the rest would no longer apply)."""
+    import tempfile
+
+    from bot.knowledge_edits import materialise
+    from bot.wiring import open_storage
+
+    settings = _settings(None, None, None)
+    store = open_storage(settings).conversations
+    live = store.knowledge_changes(live=True)
+    if change_id not in {r["id"] for r in live}:
+        _fail(f"no live change #{change_id} (see `faqbot knowledge history`; an exported change is undone in git)")
+    with tempfile.TemporaryDirectory(prefix="faqbot-undo-") as scratch:
+        materialise(settings.knowledge_dir, [r for r in live if r["id"] != change_id], Path(scratch) / "knowledge")
+    store.undo_knowledge_change(change_id, "cli")
+    console.print(Text(f"已撤销修改 #{change_id}。"))
+
+
+@knowledge_app.command("export")
+def knowledge_export(
+    check: Annotated[bool, typer.Option("--check", help="Only show what would change; write nothing.")] = False,
+) -> None:
+    """Write the live changes into knowledge/ (comments and layout kept: git shows just the change), and mark
+    them exported."""
+    import difflib
+    import tempfile
+
+    from bot.knowledge_edits import KnowledgeFiles, materialise, replay
+    from bot.wiring import open_storage
+
+    settings = _settings(None, None, None)
+    store = open_storage(settings).conversations
+    live = store.knowledge_changes(live=True)
+    if not live:
+        console.print("没有待导出的修改。")
+        return
+    with tempfile.TemporaryDirectory(prefix="faqbot-export-") as scratch:
+        materialise(settings.knowledge_dir, live, Path(scratch) / "knowledge")  # the whole result must load
+    files = KnowledgeFiles(settings.knowledge_dir)
+    replay(files, live)
+    for path in sorted(files.changed):
+        before = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
+        rel = path.relative_to(settings.knowledge_dir.parent).as_posix()
+        diff = difflib.unified_diff(before, files.dump(path).splitlines(keepends=True), f"a/{rel}", f"b/{rel}")
+        console.print(Text(for_terminal("".join(diff))), end="")
+    if check:
+        console.print(Text(f"{len(live)} 条修改待导出（--check：未写入）。"))
+        return
+    files.save()
+    store.mark_exported([r["id"] for r in live])
+    console.print(
+        Text(f"已把 {len(live)} 条修改写入 {for_terminal(str(settings.knowledge_dir))}；请用 git diff 审阅后提交。")
+    )
+
+
+@knowledge_app.command("import")
+def knowledge_import(
+    source: Annotated[Path, typer.Argument(help="A new version of the FAQ source document (text).")],
+    apply: Annotated[bool, typer.Option("--apply", help="Record the changed answers and removals as changes.")] = False,
+) -> None:
+    """Compare a new version of the FAQ source with knowledge/: new, changed and removed entries, changed dates,
+    and the rule facts whose quoted FAQ text is gone. Nothing changes without --apply."""
+    from bot.knowledge import load_knowledge
+    from bot.source_doc import diff_source, read_source
+
+    settings = _settings(None, None, None)
+    kb = load_knowledge(settings.knowledge_dir)
+    categories, entries = read_source(source)
+    diff = diff_source(kb, categories, entries, settings.knowledge_dir / "rules.yaml")
+    say = lambda line: console.print(Text(for_terminal(line)))  # noqa: E731
+    if diff.empty:
+        say(f"{source}: 与 knowledge/ 一致（{len(entries)} 条问答）。")
+        return
+    for c in diff.categories_added:
+        say(f"新增分类：{c}")
+    for c in diff.categories_removed:
+        say(f"删除分类：{c}")
+    for e in diff.new:
+        say(f"新增问答：[{e.category}] {e.question}")
+    for entry_id, question in diff.removed:
+        say(f"删除问答：{entry_id} {question}")
+    for ch in diff.changed:
+        if ch.old_question != ch.question:
+            say(f"问题改写：{ch.entry_id} {ch.old_question} → {ch.question}")
+        if ch.answer_diff:
+            say(f"答案修改：{ch.entry_id}")
+            for line in ch.answer_diff:
+                say(f"    {line}")
+    for category, old, new in diff.dates:
+        say(f"更新时间：{category} {old} → {new}")
+    for risk in diff.rules_at_risk:
+        say(f"规则依据失效：rules.yaml {risk.where} 引用 {risk.entry_id} 的「{risk.quote}」，新原文中已没有这句话")
+    if not apply:
+        say("（未修改任何内容；确认后加 --apply 记录为修改）")
+        return
+    _import_apply(settings, diff)
+
+
+def _import_apply(settings: Settings, diff: Any) -> None:
+    """Record the import's changed answers, reworded questions and removals as knowledge changes (author
+    "import"); new entries need alternates first, so they are listed, not added."""
+    import tempfile
+
+    from bot.knowledge_edits import EditEntry, RemoveEntry, materialise
+    from bot.wiring import open_storage
+
+    store = open_storage(settings).conversations
+    edits: list[dict[str, Any]] = []
+    for ch in diff.changed:
+        edit = EditEntry(entry_id=ch.entry_id, answer=ch.new_answer if ch.answer_diff else None,
+                         question=ch.question if ch.old_question != ch.question else None)  # fmt: skip
+        edits.append(edit.model_dump(exclude_none=True))
+    edits += [RemoveEntry(entry_id=entry_id).model_dump() for entry_id, _ in diff.removed]
+    live = store.knowledge_changes(live=True)
+    with tempfile.TemporaryDirectory(prefix="faqbot-import-") as scratch:
+        materialise(settings.knowledge_dir, [*live, *({"payload": e} for e in edits)], Path(scratch) / "knowledge")
+    for payload in edits:
+        store.add_knowledge_change(payload, "import", "faqbot knowledge import")
+    console.print(Text(f"已记录 {len(edits)} 条修改（faqbot knowledge history）。"))
+    if diff.new:
+        console.print(Text(f"{len(diff.new)} 条新问答需要先写至少 3 个问法，才能加入知识库。"))
+    if diff.rules_at_risk:
+        console.print(Text("rules.yaml 中引用的原文已变化：请先更新规则数据，否则测试会失败。"))
+
+
 def main() -> None:
     """The `faqbot` command: every error the bot reports is one clear line and exit code 2, never a traceback."""
     try:

@@ -187,13 +187,23 @@ def _load_category(path: Path) -> tuple[int, list[FaqEntry]]:
                 audience=audience,  # type: ignore[arg-type]
                 question=_require_str(raw, "question", where),
                 answer=_require_str(raw, "answer", where),
-                updated=updated,
+                updated=_entry_updated(raw, updated, where),
                 alternates=tuple(a.strip() for a in alternates),
                 source_file=path.name,
                 writers=tuple(writers),
             )
         )
     return position, entries
+
+
+def _entry_updated(raw: dict[str, Any], category_updated: str, where: str) -> str:
+    """An entry edited since the source carries its own 最近更新时间; the others have their category's."""
+    own = raw.get("updated")
+    if own is None:
+        return category_updated
+    if not re.match(r"^\d{4}-\d{2}-\d{2}", str(own)):
+        raise KnowledgeError(f"{where}: field 'updated' must start with YYYY-MM-DD, got {own!r}")
+    return str(own).strip()
 
 
 def _load_conflicts(path: Path, ids: set[str]) -> list[Conflict]:

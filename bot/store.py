@@ -170,6 +170,20 @@ csat = Table(
     Column("agent", String(80)),
     Column("created_at", String(40), nullable=False),
 )
+knowledge_changes = Table(
+    "knowledge_changes",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("at", String(40), nullable=False),
+    Column("author", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("entry_id", String(80)),
+    Column("payload", Text, nullable=False),  # the change as JSON (bot.knowledge_edits)
+    Column("reason", Text),
+    Column("undone_at", String(40)),
+    Column("undone_by", String(64)),
+    Column("exported_at", String(40)),  # written into knowledge/ by `faqbot knowledge export`
+)
 V1_CONVERSATION_COLUMNS = ("waiting_since", "human_at")
 V3_CONVERSATION_COLUMNS = {"resolved_at": 40, "resolved_by": 80, "contact": 200}
 
@@ -204,8 +218,13 @@ def _v3(conn: Connection) -> None:
     metadata.create_all(conn, tables=[conversation_reads, canned_responses, csat])
 
 
+def _v4(conn: Connection) -> None:
+    """Knowledge changes as data: who changed which FAQ entry, when, why; undone and exported marks."""
+    metadata.create_all(conn, tables=[knowledge_changes])
+
+
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
 
 
 def now() -> str:
@@ -729,6 +748,50 @@ class ConversationStore:
         with self.db.read() as conn:
             row = conn.execute(select(csat).where(csat.c.conversation_id == conversation_id)).first()
         return None if row is None else dict(row._mapping)
+
+    # ------------------------------------------------------------------ knowledge changes
+
+    def add_knowledge_change(self, payload: dict[str, Any], author: str, reason: str | None = None) -> int:
+        """Record an accepted change (``payload``: a bot.knowledge_edits change as JSON); returns its id."""
+        values = {
+            "at": now(),
+            "author": author,
+            "kind": str(payload.get("kind")),
+            "entry_id": payload.get("entry_id"),
+            "payload": _json(payload),
+            "reason": None if reason is None else storable(reason),
+        }
+        with self.db.tx() as conn:
+            return _pk(conn.execute(insert(knowledge_changes).values(**values)))
+
+    def knowledge_changes(self, *, live: bool = False) -> list[dict[str, Any]]:
+        """Every change in order; ``live``: only those the running knowledge replays (neither undone nor
+        exported into the files)."""
+        query = select(knowledge_changes).order_by(knowledge_changes.c.id)
+        if live:
+            query = query.where(knowledge_changes.c.undone_at.is_(None), knowledge_changes.c.exported_at.is_(None))
+        with self.db.read() as conn:
+            rows = [dict(r._mapping) for r in conn.execute(query)]
+        for row in rows:
+            row["payload"] = json.loads(row["payload"])
+        return rows
+
+    def undo_knowledge_change(self, change_id: int, by: str) -> bool:
+        """Mark a live change undone; False if there is none (unknown, already undone or exported)."""
+        c = knowledge_changes.c
+        with self.db.tx() as conn:
+            done = conn.execute(
+                update(knowledge_changes)
+                .where(c.id == change_id, c.undone_at.is_(None), c.exported_at.is_(None))
+                .values(undone_at=now(), undone_by=by)
+            )
+            return bool(done.rowcount)
+
+    def mark_exported(self, change_ids: list[int]) -> None:
+        with self.db.tx() as conn:
+            conn.execute(
+                update(knowledge_changes).where(knowledge_changes.c.id.in_(change_ids)).values(exported_at=now())
+            )
 
     # ------------------------------------------------------------------ messages
 

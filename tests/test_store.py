@@ -124,7 +124,7 @@ def test_a_version_2_database_gains_the_team_tables_and_keeps_its_conversations(
     db.commit()
     db.close()
     store = ConversationStore.open(path)
-    assert store.db.version == len(MIGRATIONS) == 3
+    assert store.db.version == len(MIGRATIONS) == 4
     assert [c.id for c in store.queue()] == ["old"] and store.messages("old")[0].text == "转人工"
     store.take_over("old", "wang")
     store.resolve("old", "wang")

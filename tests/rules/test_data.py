@@ -20,32 +20,18 @@ from bot.normalize import Normalizer
 from bot.reply import Context, Session
 from bot.rules import read_rules_data
 from bot.settings import PROJECT_ROOT
+from bot.source_doc import fact_cites, fact_quotes, quoted_facts
 
 KNOWLEDGE = PROJECT_ROOT / "knowledge"
-
-
-def _quoted_facts(node: Any, path: str = "") -> list[tuple[str, dict[str, Any]]]:
-    """Every mapping in rules.yaml that has a `quote`, with where it sits."""
-    out = []
-    if isinstance(node, dict):
-        if "quote" in node or "individual_quote" in node:
-            out.append((path, node))
-        for k, v in node.items():
-            out += _quoted_facts(v, f"{path}.{k}")
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _quoted_facts(v, f"{path}[{i}]")
-    return out
 
 
 def test_every_quote_is_in_the_cited_answer_and_every_number_in_its_quote() -> None:
     kb = load_knowledge(KNOWLEDGE)
     raw = yaml.safe_load((KNOWLEDGE / "rules.yaml").read_text(encoding="utf-8"))
-    facts = _quoted_facts(raw)
+    facts = quoted_facts(raw)
     assert len(facts) >= 12
     for where, fact in facts:
-        cites = [fact["cite"]] if "cite" in fact else fact["cites"]
-        quotes = [q for k, v in fact.items() if k.endswith("quote") for q in ([v] if isinstance(v, str) else v)]
+        cites, quotes = fact_cites(fact), fact_quotes(fact)
         answers = " ".join(text_modulo_formatting(kb.by_id[c].answer) for c in cites)
         for quote in quotes:
             assert text_modulo_formatting(quote) in answers, (where, quote)
