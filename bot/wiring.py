@@ -142,3 +142,17 @@ def engine_or_degraded(settings: Settings, orders: OrderStore | None) -> tuple[A
         except SetupError as again:
             log.error("lexical-only mode could not start either: %s", again)
             return None, exc
+
+
+def live_engine_or_degraded(settings: Settings, storage: Storage) -> tuple[AnswerEngine | None, SetupError | None]:
+    """:func:`engine_or_degraded` on the live knowledge: knowledge/ with the changes accepted in the console
+    (bot/live.py). If those no longer apply to knowledge/ (it changed underneath them), knowledge/ as it is, and
+    the log says which change."""
+    from bot.errors import KnowledgeError
+    from bot.live import live_settings
+
+    try:
+        settings = live_settings(settings, storage.conversations.knowledge_changes(live=True))
+    except KnowledgeError as exc:
+        log.error("the accepted knowledge changes do not apply; serving knowledge/ as it is: %s", exc)
+    return engine_or_degraded(settings, storage.orders)

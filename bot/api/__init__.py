@@ -11,6 +11,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,17 +21,21 @@ from jinja2 import StrictUndefined
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.api import admin, agent, chat, faq, feedback, health, pages, people, team
+from bot.api import admin, agent, chat, faq, feedback, health, knowledge, pages, people, team
 from bot.api.docs import install_docs
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
 from bot.auth import AgentAuth
 from bot.conversations import ChatService, EngineWorker, Hub, RedisHub, StoreThreads
 from bot.errors import EncoderError, IndexUnusable, KnowledgeError, OrderError, RulesError, SetupError, UnsafeSettings
+from bot.knowledge_jobs import KnowledgeUpdater
 from bot.messages import Messages, load_messages
 from bot.settings import Settings
 from bot.version import VERSION
-from bot.wiring import engine_or_degraded, open_storage
+from bot.wiring import live_engine_or_degraded, open_storage
+
+if TYPE_CHECKING:
+    from bot.engine import AnswerEngine
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +99,16 @@ def use_messages(app: FastAPI, messages: Messages) -> None:
     app.state.guards.errors = messages.errors
 
 
+def put_in_service(app: FastAPI, engine: AnswerEngine) -> None:
+    """The one place an engine goes into service (start, reload, an accepted knowledge change): turns already
+    running finish on the engine they started with; the next turn takes this one."""
+    app.state.engine = engine
+    if app.state.service is not None:
+        app.state.service.engine = engine
+    use_messages(app, engine.messages)
+    app.state.problem = None  # out of degraded mode, if it was in it
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     if settings.env == "production" and settings.production_problems():
@@ -110,17 +125,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gate = app.state.guards.allow_handoff
         hub = RedisHub(settings.redis_url) if settings.redis_url else Hub()
         await hub.start()
-        engine, problem = await worker.run(engine_or_degraded, settings, storage.orders)
+        engine, problem = await worker.run(live_engine_or_degraded, settings, storage)
         # Degrade instead of crashing: pages, health and the console stay up; /readyz says why (without the path
         # details the log has). Without the index or the encoder, rules and keyword search still help.
         app.state.problem = public_problem(problem) if problem is not None else None
         app.state.engine = engine
         app.state.service = None
+        app.state.updater = None
         if engine is not None:
             use_messages(app, engine.messages)
             app.state.service = ChatService(engine, storage.conversations, hub, worker, db, handoff_gate=gate,
                                             orders=storage.orders)  # fmt: skip
             app.state.housekeeping = asyncio.create_task(resolve_silent_conversations(app.state.service, settings))
+            app.state.updater = KnowledgeUpdater(settings, storage, app.state.service,
+                                                 lambda new: put_in_service(app, new))  # fmt: skip
             if engine.degraded:
                 log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
             else:
@@ -173,7 +191,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.trusted_proxies:  # outermost: every limit sees the client the trusted proxy forwarded
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    for module in (chat, faq, feedback, people, health, pages, agent, team, admin):
+    for module in (chat, faq, feedback, people, health, pages, agent, team, admin, knowledge):
         app.include_router(module.router)
     install_docs(app, enabled=settings.docs_enabled)
     redact_session_ids_in_logs()

@@ -18,21 +18,21 @@ async def reload_knowledge(
     request: Request, admin: AdminDep, service: ServiceDep, settings: SettingsDep
 ) -> dict[str, object]:
     """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
-    from bot.api import use_messages
+    from bot.api import put_in_service
+    from bot.live import live_settings
     from bot.wiring import build_engine
 
     storage = request.app.state.storage  # the same database and order store: reload opens nothing new
     try:
-        engine = await service.worker.run(lambda: build_engine(settings, storage.orders, warm=True))
+        changes = await service.db.read(lambda: storage.conversations.knowledge_changes(live=True))
+        live = await service.worker.run(live_settings, settings, changes)  # with the changes accepted since
+        engine = await service.worker.run(lambda: build_engine(live, storage.orders, warm=True))
     except (KnowledgeError, IndexUnusable, RulesError) as exc:  # the files are wrong: the request cannot be done
         msg = f"knowledge not reloaded, the old one keeps serving: {exc}"
         raise InvalidRequest(msg, code="bad_knowledge") from exc
     except SetupError as exc:  # the encoder or the order data cannot be used right now
         raise Unavailable(f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
-    service.engine = engine
-    request.app.state.engine = engine
-    use_messages(request.app, engine.messages)
-    request.app.state.problem = None  # out of degraded mode, if it was in it
+    put_in_service(request.app, engine)
     return {"reloaded": True, "entries": len(engine.kb.entries), "knowledge_hash": engine.kb.content_hash}
 
 

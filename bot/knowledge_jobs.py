@@ -1,0 +1,170 @@
+"""Accepting a knowledge change while the bot serves: build the new version in the background, replay the golden
+questions on the old and the new engine, and swap the new one in only if nothing got worse (or an admin overrides
+with a reason). One job at a time; its progress is what the console shows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from bot.errors import Conflict, FaqbotError, InvalidRequest, NotFound
+from bot.knowledge_edits import parse_edit
+
+if TYPE_CHECKING:
+    from bot.conversations import ChatService
+    from bot.engine import AnswerEngine
+    from bot.live import Regression
+    from bot.settings import Settings
+    from bot.wiring import Storage
+
+log = logging.getLogger(__name__)
+State = Literal["running", "refused", "failed", "done"]
+MAX_SHOWN = 50  # regressions listed in a refusal (the count is always whole)
+
+
+@dataclass
+class Job:
+    id: int
+    action: Literal["change", "undo"]
+    author: str
+    reason: str | None
+    state: State = "running"
+    step: str = "prepare"  # prepare → index → guard → swap
+    done: int = 0
+    total: int = 0
+    golden: int = 0  # questions replayed
+    regressions: list[Regression] = field(default_factory=list)
+    error: str | None = None
+    change_id: int | None = None
+    entries: int | None = None
+    started: float = field(default_factory=time.time)
+    finished: float | None = None
+
+    def public(self) -> dict[str, Any]:
+        out = {k: v for k, v in asdict(self).items() if k != "regressions"}
+        out["regression_count"] = len(self.regressions)
+        out["regressions"] = [asdict(r) for r in self.regressions[:MAX_SHOWN]]
+        return out
+
+
+class KnowledgeUpdater:
+    """Runs the jobs; ``swap`` puts a new engine in service (the app's one place for that)."""
+
+    def __init__(
+        self, settings: Settings, storage: Storage, service: ChatService, swap: Callable[[AnswerEngine], None]
+    ) -> None:
+        self.settings, self.storage, self.service, self.swap = settings, storage, service, swap
+        self.job: Job | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._ids = 0
+
+    def _new_job(self, action: Literal["change", "undo"], author: str, reason: str | None) -> Job:
+        if self.job is not None and self.job.state == "running":
+            raise Conflict("another knowledge change is being checked; wait for it to finish", code="busy")
+        self._ids += 1
+        self.job = Job(self._ids, action, author, reason)
+        return self.job
+
+    def start_change(self, payload: dict[str, Any], author: str, reason: str | None, override: bool) -> Job:
+        try:
+            edit = parse_edit(payload)
+        except ValueError as exc:
+            raise InvalidRequest(f"not a knowledge change: {exc}", code="bad_change") from exc
+        clean = edit.model_dump(exclude_none=True)
+        job = self._new_job("change", author, reason)
+        self._task = asyncio.create_task(self._run(job, lambda live: [*live, self._pending(clean)], override, clean))
+        return job
+
+    def start_undo(self, change_id: int, author: str, reason: str | None, override: bool) -> Job:
+        live = self.storage.conversations.knowledge_changes(live=True)
+        if change_id not in {c["id"] for c in live}:
+            raise NotFound(f"no live change #{change_id} (undone, exported or unknown)")
+        job = self._new_job("undo", author, reason)
+        job.change_id = change_id
+        self._task = asyncio.create_task(
+            self._run(job, lambda changes: [c for c in changes if c["id"] != change_id], override, None)
+        )
+        return job
+
+    @staticmethod
+    def _pending(payload: dict[str, Any]) -> dict[str, Any]:
+        from bot.store import now
+
+        return {"id": None, "at": now(), "payload": payload}
+
+    async def _run(
+        self,
+        job: Job,
+        after: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        override: bool,
+        payload: dict[str, Any] | None,
+    ) -> None:
+        try:
+            await self._check_and_swap(job, after, override, payload)
+        except FaqbotError as exc:
+            job.state, job.error = "failed", exc.message
+        except Exception as exc:  # a job must end in a state the console can show
+            log.exception("knowledge job %d failed", job.id)
+            job.state, job.error = "failed", f"{type(exc).__name__}: {exc}"
+        finally:
+            job.finished = time.time()
+
+    async def _check_and_swap(
+        self,
+        job: Job,
+        after: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        override: bool,
+        payload: dict[str, Any] | None,
+    ) -> None:
+        from bot.live import golden_cases, live_settings, regressions, renamed_questions
+        from bot.wiring import build_engine
+
+        service, store = self.service, self.storage.conversations
+        old = service.engine
+        changes = after(await service.db.read(lambda: store.knowledge_changes(live=True)))
+        new_settings = await service.worker.run(live_settings, self.settings, changes)
+        job.step = "index"
+
+        def progress(step: str, done: int, total: int) -> None:
+            job.done, job.total = done, total
+
+        engine = await service.worker.run(lambda: build_engine(new_settings, self.storage.orders, progress, warm=True))
+        job.step, job.done = "guard", 0
+        cases = golden_cases(self.settings.guard_sets, engine.kb, changes)
+        job.total = job.golden = len(cases)
+
+        def counted(answer: Callable[..., Any]) -> Callable[..., Any]:
+            def call(*args: Any) -> Any:
+                job.done += 1
+                return answer(*args)
+
+            return call
+
+        job.total = 2 * len(cases)
+        worse = await service.worker.run(
+            regressions, cases, counted(old.answer), counted(engine.answer), renamed_questions(old.kb, engine.kb)
+        )
+        job.regressions = worse
+        if worse and not override:
+            job.state = "refused"
+            return
+        job.step = "swap"
+        why = job.reason
+        if worse:
+            why = f"override ({len(worse)} golden questions worse): {job.reason or ''}".strip()
+        if payload is not None:
+            pending = changes[-1]
+            job.change_id = await service.db.write(
+                lambda: store.add_knowledge_change(payload, job.author, why, at=pending["at"])
+            )
+        elif job.change_id is not None:
+            change_id = job.change_id
+            await service.db.write(lambda: store.undo_knowledge_change(change_id, job.author))
+        self.swap(engine)
+        job.entries = len(engine.kb.entries)
+        job.state = "done"

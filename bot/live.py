@@ -1,0 +1,130 @@
+"""The live knowledge — knowledge/ with the stored changes replayed — its own index, and the regression guard a
+change must pass before it is swapped in.
+
+A version lives in ``FAQBOT_LIVE_DIR/<key>/`` (``knowledge/`` and ``index/``), the key a hash of knowledge/'s files
+and the live changes, so every worker that reads the same database builds the same version, and a version built
+once is reused at the next start. Its index starts from the project index's embedding cache: only the new
+alternates are encoded (seconds, not the minutes of a first build).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.evaluation import EvalCase, outcome, read_cases, replay
+from bot.knowledge import KnowledgeBase
+from bot.knowledge_edits import USERS, materialise
+from bot.settings import Settings
+
+SEEDED = ("embeddings.npz", "jieba-0.42.1-top100000.txt", "jieba-0.42.1-top100000.txt.sha256")
+KEEP_VERSIONS = 3  # built versions kept on disk (the running one, the one before, one more)
+# How good an outcome is, per expectation: a change may not move any golden question down this order.
+GOODNESS = {"right": 3, "clarify_first": 2, "clarify_listed": 1, "clarify_missing": 0, "fallback": 0, "wrong": -1,
+            "rejected": 2, "clarified": 1, "answered": 0}  # fmt: skip
+
+
+def _fingerprint(folder: Path) -> str:
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and "source" not in p.relative_to(folder).parts):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+def version_key(settings: Settings, changes: Sequence[dict[str, Any]]) -> str:
+    """ "" for knowledge/ as it is; otherwise a hash of its files and the changes."""
+    if not changes:
+        return ""
+    digest = hashlib.sha256(_fingerprint(settings.knowledge_dir).encode())
+    digest.update(json.dumps([(c["payload"], c.get("at")) for c in changes], ensure_ascii=False).encode())
+    return digest.hexdigest()[:16]
+
+
+def live_settings(settings: Settings, changes: Sequence[dict[str, Any]]) -> Settings:
+    """``settings`` pointed at the live version's knowledge and index (made on first use; KnowledgeError if a
+    change does not apply). Without changes: ``settings`` itself."""
+    key = version_key(settings, changes)
+    if not key:
+        return settings
+    root = settings.live_dir / key
+    knowledge, index = root / "knowledge", root / "index"
+    if not (root / "ready").exists():
+        materialise(settings.knowledge_dir, changes, knowledge)
+        index.mkdir(parents=True, exist_ok=True)
+        for name in SEEDED:  # the embedding cache and the trimmed jieba dictionary of the project index
+            if (settings.index_dir / name).exists() and not (index / name).exists():
+                shutil.copy2(settings.index_dir / name, index / name)
+        (root / "ready").write_text(json.dumps([c.get("id") for c in changes]), encoding="utf-8")
+    _prune(settings.live_dir, keep=root)
+    return settings.model_copy(update={"knowledge_dir": knowledge, "index_dir": index, "allow_rebuild": True})
+
+
+def _prune(live_dir: Path, keep: Path) -> None:
+    versions = sorted((p for p in live_dir.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
+    for old in [v for v in versions if v != keep][KEEP_VERSIONS - 1 :]:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+# ------------------------------------------------------------------------------------------ the regression guard
+
+
+@dataclass(frozen=True)
+class Regression:
+    question: str
+    expect: str | None
+    before: str  # outcome, e.g. "right"
+    after: str
+    before_answer: str | None  # the question the bot answered with (or offered first)
+    after_answer: str | None
+
+
+def golden_cases(paths: Iterable[Path], kb: KnowledgeBase, changes: Iterable[dict[str, Any]]) -> list[EvalCase]:
+    """The guard's golden set: the sets in ``paths`` that exist, plus every phrasing accepted through the inbox
+    (alternates written by ``users``) expecting its entry."""
+    cases: list[EvalCase] = []
+    for path in paths:
+        if path.exists():
+            cases += read_cases(path)
+    for change in changes:
+        payload = change["payload"]
+        if payload.get("kind") == "add_alternates" and payload.get("writer", USERS) == USERS:
+            entry = kb.by_id.get(payload["entry_id"])
+            if entry is not None:
+                cases += [EvalCase(q=text, expect=entry.question) for text in payload["texts"]]
+    return cases
+
+
+def _first(reply: Any) -> str | None:
+    from bot.evaluation import ranked_questions
+
+    ranked = ranked_questions(reply)
+    return ranked[0] if ranked else None
+
+
+Answerer = Callable[..., Any]
+
+
+def regressions(cases: Sequence[EvalCase], old: Answerer, new: Answerer, renamed: dict[str, str]) -> list[Regression]:
+    """Golden questions whose outcome is worse with ``new`` than with ``old`` (``renamed``: old question → new,
+    for entries whose question a change rewords)."""
+    before = replay(old, cases)
+    moved = [EvalCase(c.q, renamed.get(c.expect, c.expect) if c.expect else None, c.context, earlier=c.earlier,
+                      also=[renamed.get(a, a) for a in c.also]) for c in cases]  # fmt: skip
+    after = replay(new, moved)
+    out = []
+    for case, new_case, a, b in zip(cases, moved, before, after, strict=True):
+        was, now = outcome(case, a), outcome(new_case, b)
+        if GOODNESS[now] < GOODNESS[was]:
+            out.append(Regression(case.q, case.expect, was, now, _first(a), _first(b)))
+    return out
+
+
+def renamed_questions(old: KnowledgeBase, new: KnowledgeBase) -> dict[str, str]:
+    return {e.question: new.by_id[e.id].question for e in old.entries if e.id in new.by_id and
+            new.by_id[e.id].question != e.question}  # fmt: skip
