@@ -62,6 +62,38 @@ class KnowledgeUpdater:
         self.job: Job | None = None
         self._task: asyncio.Task[None] | None = None
         self._ids = 0
+        self.version = ""  # the live version in service (bot.live.version_key); "" is knowledge/ as it is
+
+    async def _live(self) -> list[dict[str, Any]]:
+        store = self.storage.conversations
+        return await self.service.db.read(lambda: store.knowledge_changes(live=True))
+
+    async def follow(self, every: float) -> None:
+        """Keep this worker on the version the database says is live: another worker (or another machine on the
+        same PostgreSQL) that accepted a change has checked it; this one builds the same version and swaps."""
+        from bot.live import live_settings, version_key
+        from bot.wiring import build_engine
+
+        self.version = version_key(self.settings, await self._live())
+        while True:
+            await asyncio.sleep(every)
+            if self.job is not None and self.job.state == "running":
+                continue
+            try:
+                changes = await self._live()
+                key = version_key(self.settings, changes)
+                if key == self.version:
+                    continue
+                live = await self.service.worker.run(live_settings, self.settings, changes)
+                engine = await self.service.worker.run(build_engine, live, self.storage.orders, None, True)
+                if not (self.job is not None and self.job.state == "running"):
+                    self.swap(engine)
+                    self.version = key
+                    log.info(
+                        "now serving knowledge version %s (%d entries)", key or "knowledge/", len(engine.kb.entries)
+                    )
+            except Exception:  # the database away, a change that no longer applies: keep serving, try again
+                log.exception("following the live knowledge failed")
 
     def _new_job(self, action: Literal["change", "undo"], author: str, reason: str | None) -> Job:
         if self.job is not None and self.job.state == "running":
@@ -121,12 +153,12 @@ class KnowledgeUpdater:
         override: bool,
         payload: dict[str, Any] | None,
     ) -> None:
-        from bot.live import golden_cases, live_settings, regressions, renamed_questions
+        from bot.live import golden_cases, live_settings, regressions, renamed_questions, version_key
         from bot.wiring import build_engine
 
         service, store = self.service, self.storage.conversations
         old = service.engine
-        changes = after(await service.db.read(lambda: store.knowledge_changes(live=True)))
+        changes = after(await self._live())
         new_settings = await service.worker.run(live_settings, self.settings, changes)
         job.step = "index"
 
@@ -166,5 +198,6 @@ class KnowledgeUpdater:
             change_id = job.change_id
             await service.db.write(lambda: store.undo_knowledge_change(change_id, job.author))
         self.swap(engine)
+        self.version = version_key(self.settings, changes)
         job.entries = len(engine.kb.entries)
         job.state = "done"

@@ -26,6 +26,11 @@ class Settings(BaseSettings):
         description="Where the live knowledge (knowledge/ with the changes accepted in the console) and its index "
         "are built, one folder per version.",
     )
+    knowledge_poll_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="How often each worker checks the database for a knowledge version another worker accepted.",
+    )
     guard_sets: list[Path] = Field(
         [
             PROJECT_ROOT / "tests" / "data" / "dev_queries.jsonl",

@@ -184,6 +184,13 @@ knowledge_changes = Table(
     Column("undone_by", String(64)),
     Column("exported_at", String(40)),  # written into knowledge/ by `faqbot knowledge export`
 )
+inbox_dismissed = Table(  # review-inbox questions a person decided need nothing
+    "inbox_dismissed",
+    metadata,
+    Column("question", String(2000), primary_key=True),
+    Column("by", String(64), nullable=False),
+    Column("at", String(40), nullable=False),
+)
 V1_CONVERSATION_COLUMNS = ("waiting_since", "human_at")
 V3_CONVERSATION_COLUMNS = {"resolved_at": 40, "resolved_by": 80, "contact": 200}
 
@@ -219,8 +226,9 @@ def _v3(conn: Connection) -> None:
 
 
 def _v4(conn: Connection) -> None:
-    """Knowledge changes as data: who changed which FAQ entry, when, why; undone and exported marks."""
-    metadata.create_all(conn, tables=[knowledge_changes])
+    """Knowledge changes as data: who changed which FAQ entry, when, why; undone and exported marks. The review
+    inbox's dismissed questions."""
+    metadata.create_all(conn, tables=[knowledge_changes, inbox_dismissed])
 
 
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
@@ -789,6 +797,19 @@ class ConversationStore:
                 .values(undone_at=now(), undone_by=by)
             )
             return bool(done.rowcount)
+
+    def dismiss(self, questions: list[str], by: str) -> None:
+        """Take these questions out of the review inbox (once each)."""
+        stamp = now()
+        with self.db.tx() as conn:
+            known = set(conn.execute(select(inbox_dismissed.c.question)).scalars())
+            fresh = sorted({storable(q) for q in questions} - known)
+            if fresh:
+                conn.execute(insert(inbox_dismissed), [{"question": q, "by": by, "at": stamp} for q in fresh])
+
+    def dismissed(self) -> set[str]:
+        with self.db.read() as conn:
+            return set(conn.execute(select(inbox_dismissed.c.question)).scalars())
 
     def mark_exported(self, change_ids: list[int]) -> None:
         with self.db.tx() as conn:

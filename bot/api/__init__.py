@@ -139,13 +139,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.housekeeping = asyncio.create_task(resolve_silent_conversations(app.state.service, settings))
             app.state.updater = KnowledgeUpdater(settings, storage, app.state.service,
                                                  lambda new: put_in_service(app, new))  # fmt: skip
+            app.state.following = asyncio.create_task(app.state.updater.follow(settings.knowledge_poll_seconds))
             if engine.degraded:
                 log.warning("serving in lexical-only mode: rules and keyword search, no answers by meaning")
             else:
                 log.info("ready: %d FAQ entries, encoder %s", len(engine.kb.entries), engine.retriever)
         yield
-        if getattr(app.state, "housekeeping", None) is not None:
-            app.state.housekeeping.cancel()
+        for task in (getattr(app.state, "housekeeping", None), getattr(app.state, "following", None)):
+            if task is not None:
+                task.cancel()
         await hub.stop()
         worker.close()
         db.close()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, model_validator
 
-from bot.api.deps import AdminDep, StoreDep
+from bot.api.deps import AdminDep, ServiceDep, SettingsDep, StoreDep
 from bot.errors import Unavailable
 from bot.knowledge_jobs import KnowledgeUpdater
 
@@ -37,6 +37,35 @@ def _updater(request: Request) -> KnowledgeUpdater:
     if updater is None:
         raise Unavailable("the answer engine is not running, so no knowledge change can be checked")
     return updater
+
+
+class DismissIn(BaseModel):
+    questions: list[str] = Field(min_length=1, max_length=500)
+
+
+@router.get("/api/admin/inbox")
+async def inbox(
+    admin: AdminDep, service: ServiceDep, settings: SettingsDep, limit: int = Query(50, ge=1, le=500)
+) -> dict[str, Any]:
+    """What the bot handled badly, grouped by meaning, largest first, with its top candidates for each group;
+    questions since answered by an accepted change, or dismissed, are gone."""
+    from bot.inbox import inbox_groups
+
+    store, engine = service.store, service.engine
+    rows = await service.db.read(lambda: store.to_improve(low_score=settings.report_low_score))
+    dismissed = await service.db.read(store.dismissed)
+    if engine.encoder is None:
+        raise Unavailable("the inbox groups questions with the encoder, which is not loaded")
+    total, groups = await service.worker.run(inbox_groups, rows, engine, dismissed, 0.9, limit)
+    return {"open": total, "groups": groups}
+
+
+@router.post("/api/admin/inbox/dismiss")
+async def dismiss(body: DismissIn, admin: AdminDep, service: ServiceDep) -> dict[str, int]:
+    """These questions need nothing: they leave the inbox."""
+    store = service.store
+    await service.db.write(lambda: store.dismiss(body.questions, admin.username))
+    return {"dismissed": len(body.questions)}
 
 
 @router.get("/api/admin/knowledge/changes")

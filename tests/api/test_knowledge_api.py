@@ -5,6 +5,7 @@ nothing got worse. Real engine, real index (built from the session's embedding c
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -26,16 +27,23 @@ GOLDEN = 40  # dev questions the guard replays here (the product replays whole s
 
 
 @pytest.fixture(scope="module")
-def app(settings: Settings, engine: AnswerEngine, tmp_path_factory: pytest.TempPathFactory) -> FastAPI:
+def worker_settings(settings: Settings, engine: AnswerEngine, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One deployment's settings: its database, its live folder, a short golden set, a quick poll."""
     work = tmp_path_factory.mktemp("knowledge-api")
     golden = work / "golden.jsonl"
     cases = [c for c in read_cases(PROJECT_ROOT / "tests" / "data" / "dev_queries.jsonl") if c.expect][:GOLDEN]
     golden.write_text("".join(json.dumps({"q": c.q, "expect": c.expect}, ensure_ascii=False) + "\n" for c in cases),
                       encoding="utf-8")  # fmt: skip
-    return create_app(settings.model_copy(update={
+    return settings.model_copy(update={
         "database_path": work / "faqbot.sqlite3", "agent_password": SecretStr(PASSWORD),
         "admin_password": SecretStr(ADMIN_PASSWORD), "live_dir": work / "live", "guard_sets": [golden],
-    }))  # fmt: skip
+        "knowledge_poll_seconds": 0.5,
+    })  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def app(worker_settings: Settings) -> FastAPI:
+    return create_app(worker_settings)
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +51,45 @@ def admin(app: FastAPI) -> Iterator[TestClient]:
     with TestClient(app) as c:
         c.headers["x-csrf-token"] = login(c, ADMIN_PASSWORD, "admin")
         yield c
+
+
+class Load:
+    """Turns sent one after another from another thread (its own client on the running app) until stopped."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.client = TestClient(app)
+        self.statuses: list[int] = []
+        self.running = True
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        questions = ["发票多久能开出来", "镜像能下载到本地吗", "怎么查看我的订单", "服务商怎么提现"]
+        n = 0
+        while self.running:
+            r = self.client.post("/api/chat", json={"message": questions[n % len(questions)]})
+            self.statuses.append(r.status_code)
+            n += 1
+
+    def stop(self) -> list[int]:
+        self.running = False
+        self.thread.join(timeout=60)
+        return self.statuses
+
+
+def inbox(c: TestClient, question: str = STRANGE) -> dict[str, Any] | None:
+    """The review inbox's group whose representative question is ``question``, if any."""
+    r = c.get("/api/admin/inbox")
+    assert r.status_code == 200, r.text
+    return next((g for g in r.json()["groups"] if g["question"] == question), None)
+
+
+def test_a_dismissed_question_leaves_the_inbox(admin: TestClient) -> None:
+    odd = "火星上的仓库几点开门"
+    chat(admin, odd)
+    assert inbox(admin, odd) is not None
+    assert admin.post("/api/admin/inbox/dismiss", json={"questions": [odd]}).json() == {"dismissed": 1}
+    assert inbox(admin, odd) is None
 
 
 def wait_for(c: TestClient, seconds: float = 600) -> dict[str, Any]:
@@ -55,22 +102,49 @@ def wait_for(c: TestClient, seconds: float = 600) -> dict[str, Any]:
     raise AssertionError("the knowledge job did not finish")
 
 
-def test_an_alternate_from_users_is_checked_swapped_in_and_answers(admin: TestClient) -> None:
+def test_an_alternate_from_users_is_checked_swapped_in_and_answers(
+    admin: TestClient, app: FastAPI, worker_settings: Settings
+) -> None:
+    """…and a second worker on the same database (its own app, started before the change, never asked) finds the
+    accepted version in the database, builds it and swaps it in."""
+    with TestClient(create_app(worker_settings)) as other:
+        _accept_and_follow(admin, app, other)
+
+
+def _accept_and_follow(admin: TestClient, app: FastAPI, other: TestClient) -> None:
+    assert chat(other, STRANGE)["kind"] == "fallback"
     assert chat(admin, STRANGE)["kind"] == "fallback"  # the bot does not know it yet
+    missed = inbox(admin)
+    assert missed["kinds"] == {"fallback": 2} and len(missed["candidates"]) == 3, missed  # asked on both workers
     change = {"kind": "add_alternates", "entry_id": "view-orders", "texts": [STRANGE]}
     r = admin.post("/api/admin/knowledge/changes", json={"change": change, "reason": "收件箱"})
     assert r.status_code == 202 and r.json()["state"] == "running", r.text
+    load = Load(app)  # a user chatting all through the build, the guard and the swap
     busy = admin.post("/api/admin/knowledge/changes", json={"change": {"kind": "out_of_scope", "texts": ["天气"]}})
     assert busy.status_code == 409  # one job at a time
     job = wait_for(admin)
+    statuses = load.stop()
     assert job["state"] == "done", job
+    assert len(statuses) >= 10 and set(statuses) == {200}, statuses  # no failed turn while it swapped
     assert job["golden"] == GOLDEN + 1 and job["regression_count"] == 0  # the accepted phrasing is golden too
     after = chat(admin, STRANGE)
     assert after["kind"] == "faq" and after["faq"]["id"] == "view-orders", after
+    assert inbox(admin) is None  # an alternate now: dealt with
+    deadline = time.monotonic() + 300
+    while chat(other, STRANGE)["kind"] != "faq" and time.monotonic() < deadline:
+        time.sleep(1)
+    followed = chat(other, STRANGE)
+    assert followed["kind"] == "faq" and followed["faq"]["id"] == "view-orders", followed
     history = admin.get("/api/admin/knowledge/changes").json()
     assert [(h["kind"], h["author"], h["reason"], h["id"]) for h in history] == [
         ("add_alternates", "admin", "收件箱", job["change_id"])
     ]
+
+
+def test_a_restarted_worker_serves_the_live_version(worker_settings: Settings) -> None:
+    with TestClient(create_app(worker_settings)) as restarted:
+        reply = chat(restarted, STRANGE)
+        assert reply["kind"] == "faq" and reply["faq"]["id"] == "view-orders", reply
 
 
 def test_a_change_that_breaks_golden_questions_is_refused_with_the_list(admin: TestClient) -> None:
@@ -99,5 +173,6 @@ def test_bad_requests_get_clear_answers(admin: TestClient, app: FastAPI) -> None
     agent = TestClient(app)  # another browser on the running app (no second lifespan)
     agent.headers["x-csrf-token"] = login(agent, PASSWORD, "agent")
     assert agent.get("/api/admin/knowledge/changes").status_code == 403
+    assert agent.get("/api/admin/inbox").status_code == 403
     r = agent.post("/api/admin/knowledge/changes", json={"change": {"kind": "out_of_scope", "texts": ["x"]}})
     assert r.status_code == 403
