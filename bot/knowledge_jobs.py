@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 State = Literal["running", "refused", "failed", "done"]
+After = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]  # the live changes → the changes to check
 MAX_SHOWN = 50  # regressions listed in a refusal (the count is always whole)
 
 
@@ -132,7 +133,7 @@ class KnowledgeUpdater:
     async def _run(
         self,
         job: Job,
-        after: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        after: After,
         override: bool,
         payload: dict[str, Any] | None,
     ) -> None:
@@ -149,7 +150,7 @@ class KnowledgeUpdater:
     async def _check_and_swap(
         self,
         job: Job,
-        after: Callable[[list[dict[str, Any]]], list[dict[str, Any]]],
+        after: After,
         override: bool,
         payload: dict[str, Any] | None,
     ) -> None:
@@ -168,7 +169,7 @@ class KnowledgeUpdater:
         engine = await service.worker.run(lambda: build_engine(new_settings, self.storage.orders, progress, warm=True))
         job.step, job.done = "guard", 0
         cases = golden_cases(self.settings.guard_sets, engine.kb, changes)
-        job.total = job.golden = len(cases)
+        job.golden = len(cases)
 
         def counted(answer: Callable[..., Any]) -> Callable[..., Any]:
             def call(*args: Any) -> Any:
@@ -177,7 +178,7 @@ class KnowledgeUpdater:
 
             return call
 
-        job.total = 2 * len(cases)
+        job.total = 2 * len(cases)  # each replayed on the old engine and the new
         worse = await service.worker.run(
             regressions, cases, counted(old.answer), counted(engine.answer), renamed_questions(old.kb, engine.kb)
         )
