@@ -18,7 +18,7 @@ from bot.knowledge_edits import parse_edit
 if TYPE_CHECKING:
     from bot.conversations import ChatService
     from bot.engine import AnswerEngine
-    from bot.live import Regression
+    from bot.live import Comparison
     from bot.settings import Settings
     from bot.wiring import Storage
 
@@ -39,7 +39,8 @@ class Job:
     done: int = 0
     total: int = 0
     golden: int = 0  # questions replayed
-    regressions: list[Regression] = field(default_factory=list)
+    regressions: list[Comparison] = field(default_factory=list)  # the golden questions that got worse
+    preview: list[Comparison] = field(default_factory=list)  # the change's own phrasings, before and after
     error: str | None = None
     change_id: int | None = None
     entries: int | None = None
@@ -47,9 +48,10 @@ class Job:
     finished: float | None = None
 
     def public(self) -> dict[str, Any]:
-        out = {k: v for k, v in asdict(self).items() if k != "regressions"}
+        out = {k: v for k, v in asdict(self).items() if k not in ("regressions", "preview")}
         out["regression_count"] = len(self.regressions)
         out["regressions"] = [asdict(r) for r in self.regressions[:MAX_SHOWN]]
+        out["preview"] = [asdict(c) for c in self.preview[:MAX_SHOWN]]
         return out
 
 
@@ -154,7 +156,7 @@ class KnowledgeUpdater:
         override: bool,
         payload: dict[str, Any] | None,
     ) -> None:
-        from bot.live import golden_cases, live_settings, regressions, renamed_questions, version_key
+        from bot.live import change_texts, compare, golden_cases, live_settings, renamed_questions, version_key
         from bot.wiring import build_engine
 
         service, store = self.service, self.storage.conversations
@@ -179,10 +181,12 @@ class KnowledgeUpdater:
             return call
 
         job.total = 2 * len(cases)  # each replayed on the old engine and the new
-        worse = await service.worker.run(
-            regressions, cases, counted(old.answer), counted(engine.answer), renamed_questions(old.kb, engine.kb)
+        compared = await service.worker.run(
+            compare, cases, counted(old.answer), counted(engine.answer), renamed_questions(old.kb, engine.kb)
         )
-        job.regressions = worse
+        own = set(change_texts(payload or {}))
+        job.preview = [c for c in compared if c.question in own]
+        job.regressions = worse = [c for c in compared if c.worse]
         if worse and not override:
             job.state = "refused"
             return

@@ -75,13 +75,29 @@ def _prune(live_dir: Path, keep: Path) -> None:
 
 
 @dataclass(frozen=True)
-class Regression:
+class Comparison:
+    """One golden question on the serving engine and on the changed one."""
+
     question: str
     expect: str | None
     before: str  # outcome, e.g. "right"
     after: str
     before_answer: str | None  # the question the bot answered with (or offered first)
     after_answer: str | None
+
+    @property
+    def worse(self) -> bool:
+        return GOODNESS[self.after] < GOODNESS[self.before]
+
+
+def change_texts(payload: dict[str, Any]) -> list[str]:
+    """The phrasings a change is about (what its preview shows)."""
+    kind = payload.get("kind")
+    if kind in ("add_alternates", "out_of_scope"):
+        return list(payload["texts"])
+    if kind == "new_entry":
+        return [payload["question"], *payload["alternates"]]
+    return []
 
 
 def golden_cases(paths: Iterable[Path], kb: KnowledgeBase, changes: Iterable[dict[str, Any]]) -> list[EvalCase]:
@@ -93,10 +109,13 @@ def golden_cases(paths: Iterable[Path], kb: KnowledgeBase, changes: Iterable[dic
             cases += read_cases(path)
     for change in changes:
         payload = change["payload"]
-        if payload.get("kind") == "add_alternates" and payload.get("writer", USERS) == USERS:
+        kind = payload.get("kind")
+        if kind == "out_of_scope":
+            cases += [EvalCase(q=text, expect=None) for text in payload["texts"]]
+        elif kind in ("add_alternates", "new_entry") and payload.get("writer", USERS) == USERS:
             entry = kb.by_id.get(payload["entry_id"])
             if entry is not None:
-                cases += [EvalCase(q=text, expect=entry.question) for text in payload["texts"]]
+                cases += [EvalCase(q=text, expect=entry.question) for text in change_texts(payload)]
     return cases
 
 
@@ -110,18 +129,16 @@ def _first(reply: Any) -> str | None:
 Answerer = Callable[..., Any]
 
 
-def regressions(cases: Sequence[EvalCase], old: Answerer, new: Answerer, renamed: dict[str, str]) -> list[Regression]:
-    """Golden questions whose outcome is worse with ``new`` than with ``old`` (``renamed``: old question → new,
-    for entries whose question a change rewords)."""
+def compare(cases: Sequence[EvalCase], old: Answerer, new: Answerer, renamed: dict[str, str]) -> list[Comparison]:
+    """Each golden question's outcome with ``old`` and with ``new`` (``renamed``: old question → new, for entries
+    whose question a change rewords)."""
     before = replay(old, cases)
     moved = [EvalCase(c.q, renamed.get(c.expect, c.expect) if c.expect else None, c.context, earlier=c.earlier,
                       also=[renamed.get(a, a) for a in c.also]) for c in cases]  # fmt: skip
     after = replay(new, moved)
     out = []
     for case, new_case, a, b in zip(cases, moved, before, after, strict=True):
-        was, now = outcome(case, a), outcome(new_case, b)
-        if GOODNESS[now] < GOODNESS[was]:
-            out.append(Regression(case.q, case.expect, was, now, _first(a), _first(b)))
+        out.append(Comparison(case.q, case.expect, outcome(case, a), outcome(new_case, b), _first(a), _first(b)))
     return out
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from bot.errors import KnowledgeError
 from bot.knowledge import load_knowledge
 from bot.knowledge_edits import AddAlternates, EditEntry, KnowledgeFiles, NewEntry, OutOfScope, materialise, parse_edit
+from bot.live import Comparison, golden_cases
 from bot.settings import PROJECT_ROOT
 from bot.source_doc import diff_source, read_source
 from bot.store import ConversationStore
@@ -275,3 +276,23 @@ def test_import_on_the_command_line_reports_then_records_on_apply(tmp_path: Path
     bad.write_text("随便一段文字", encoding="utf-8")
     refused = _faqbot("knowledge", "import", str(bad), env=cli_env)
     assert refused.returncode == 2 and "Traceback" not in refused.stderr and "文档目录" in refused.stderr
+
+
+def test_the_golden_set_grows_with_what_the_inbox_accepted(tmp_path: Path) -> None:
+    kb = load_knowledge(KNOWLEDGE)
+    changes = [
+        {"payload": AddAlternates(entry_id="view-orders", texts=["蓝鲸七号"]).model_dump()},
+        {"payload": AddAlternates(entry_id="view-orders", texts=["作者写的"], writer="writer-x").model_dump()},
+        {"payload": OutOfScope(texts=["今天天气"]).model_dump()},
+    ]
+    cases = golden_cases([tmp_path / "missing.jsonl"], kb, changes)  # a missing set is skipped
+    assert [(c.q, c.expect) for c in cases] == [("蓝鲸七号", "下单后如何查看我的订单？"), ("今天天气", None)]
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "worse"),
+    [("right", "clarify_first", True), ("right", "right", False), ("fallback", "right", False),
+     ("clarify_first", "wrong", True), ("rejected", "answered", True), ("answered", "rejected", False)],
+)  # fmt: skip
+def test_what_counts_as_worse(before: str, after: str, worse: bool) -> None:
+    assert Comparison("q", None, before, after, None, None).worse is worse

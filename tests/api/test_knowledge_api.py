@@ -127,6 +127,8 @@ def _accept_and_follow(admin: TestClient, app: FastAPI, other: TestClient) -> No
     assert job["state"] == "done", job
     assert len(statuses) >= 10 and set(statuses) == {200}, statuses  # no failed turn while it swapped
     assert job["golden"] == GOLDEN + 1 and job["regression_count"] == 0  # the accepted phrasing is golden too
+    preview = [(c["question"], c["before"], c["after"], c["after_answer"]) for c in job["preview"]]
+    assert preview == [(STRANGE, "fallback", "right", "下单后如何查看我的订单？")]  # how the bot now answers it
     after = chat(admin, STRANGE)
     assert after["kind"] == "faq" and after["faq"]["id"] == "view-orders", after
     assert inbox(admin) is None  # an alternate now: dealt with
