@@ -35,7 +35,7 @@ class Job:
     author: str
     reason: str | None
     state: State = "running"
-    step: str = "prepare"  # prepare → index → guard → swap
+    step: str = "prepare"  # prepare → index → load → guard → swap
     done: int = 0
     total: int = 0
     golden: int = 0  # questions replayed
@@ -162,13 +162,13 @@ class KnowledgeUpdater:
         service, store = self.service, self.storage.conversations
         old = service.engine
         changes = after(await self._live())
-        new_settings = await service.worker.run(live_settings, self.settings, changes)
-        job.step = "index"
 
         def progress(step: str, done: int, total: int) -> None:
-            job.done, job.total = done, total
+            job.step, job.done, job.total = "index", done, total
 
-        engine = await service.worker.run(lambda: build_engine(new_settings, self.storage.orders, progress, warm=True))
+        new_settings = await service.worker.run(live_settings, self.settings, changes, progress)
+        job.step = "load"
+        engine = await service.worker.run(lambda: build_engine(new_settings, self.storage.orders, None, warm=True))
         job.step, job.done = "guard", 0
         cases = golden_cases(self.settings.guard_sets, engine.kb, changes)
         job.golden = len(cases)

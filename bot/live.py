@@ -9,21 +9,25 @@ alternates are encoded (seconds, not the minutes of a first build).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
+import os
 import shutil
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from bot.evaluation import EvalCase, outcome, read_cases, replay
+from bot.index import Progress
 from bot.knowledge import KnowledgeBase
 from bot.knowledge_edits import USERS, materialise
 from bot.settings import Settings
 
 SEEDED = ("embeddings.npz", "jieba-0.42.1-top100000.txt", "jieba-0.42.1-top100000.txt.sha256")
-KEEP_VERSIONS = 3  # built versions kept on disk (the running one, the one before, one more)
+KEEP_VERSIONS = 5  # built versions kept on disk, by last use (a refused change makes one too)
 # How good an outcome is, per expectation: a change may not move any golden question down this order.
 GOODNESS = {"right": 3, "clarify_first": 2, "clarify_listed": 1, "clarify_missing": 0, "fallback": 0, "wrong": -1,
             "rejected": 2, "clarified": 1, "answered": 0}  # fmt: skip
@@ -46,29 +50,53 @@ def version_key(settings: Settings, changes: Sequence[dict[str, Any]]) -> str:
     return digest.hexdigest()[:16]
 
 
-def live_settings(settings: Settings, changes: Sequence[dict[str, Any]]) -> Settings:
-    """``settings`` pointed at the live version's knowledge and index (made on first use; KnowledgeError if a
-    change does not apply). Without changes: ``settings`` itself."""
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` between processes (workers of one machine share FAQBOT_LIVE_DIR)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def live_settings(settings: Settings, changes: Sequence[dict[str, Any]], progress: Progress | None = None) -> Settings:
+    """``settings`` pointed at the live version's knowledge and index, both made on first use by whichever worker
+    gets there first while the others wait (KnowledgeError if a change does not apply). Without changes:
+    ``settings`` itself."""
+    from bot.wiring import build_index_now, stale_index
+
     key = version_key(settings, changes)
     if not key:
         return settings
     root = settings.live_dir / key
     knowledge, index = root / "knowledge", root / "index"
-    if not (root / "ready").exists():
-        materialise(settings.knowledge_dir, changes, knowledge)
-        index.mkdir(parents=True, exist_ok=True)
-        for name in SEEDED:  # the embedding cache and the trimmed jieba dictionary of the project index
-            if (settings.index_dir / name).exists() and not (index / name).exists():
-                shutil.copy2(settings.index_dir / name, index / name)
-        (root / "ready").write_text(json.dumps([c.get("id") for c in changes]), encoding="utf-8")
-    _prune(settings.live_dir, keep=root)
-    return settings.model_copy(update={"knowledge_dir": knowledge, "index_dir": index, "allow_rebuild": True})
+    live = settings.model_copy(update={"knowledge_dir": knowledge, "index_dir": index, "allow_rebuild": True})
+    with _locked(settings.live_dir / f"{key}.lock"):
+        if not (root / "ready").exists():
+            materialise(settings.knowledge_dir, changes, knowledge)
+            index.mkdir(parents=True, exist_ok=True)
+            for name in SEEDED:  # the embedding cache and the trimmed jieba dictionary of the project index
+                if (settings.index_dir / name).exists() and not (index / name).exists():
+                    shutil.copy2(settings.index_dir / name, index / name)
+            if stale_index(live) is not None:
+                build_index_now(live, progress)
+            (root / "ready").write_text(json.dumps([c.get("id") for c in changes]), encoding="utf-8")
+        os.utime(root / "ready")  # in use: the last to be pruned
+    _prune(settings.live_dir)
+    return live
 
 
-def _prune(live_dir: Path, keep: Path) -> None:
-    versions = sorted((p for p in live_dir.iterdir() if p.is_dir()), key=lambda p: p.stat().st_mtime, reverse=True)
-    for old in [v for v in versions if v != keep][KEEP_VERSIONS - 1 :]:
-        shutil.rmtree(old, ignore_errors=True)
+def _prune(live_dir: Path) -> None:
+    """Keep the KEEP_VERSIONS versions used last; a version being made (no `ready` yet) is never touched."""
+    ready = [p for p in live_dir.iterdir() if (p / "ready").exists()]
+    ready.sort(key=lambda p: (p / "ready").stat().st_mtime, reverse=True)
+    for old in ready[KEEP_VERSIONS:]:
+        with _locked(live_dir / f"{old.name}.lock"):
+            shutil.rmtree(old, ignore_errors=True)
+        (live_dir / f"{old.name}.lock").unlink(missing_ok=True)
 
 
 # ------------------------------------------------------------------------------------------ the regression guard
