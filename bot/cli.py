@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # the CLI names these types; importing them is what each comm
     from bot.engine import AnswerEngine
     from bot.reply import Reply
     from bot.settings import Settings
+    from bot.source_doc import SourceDiff
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="腾讯云云市场 FAQ 机器人 (offline).")
 console = Console()
@@ -557,9 +558,7 @@ def knowledge_history() -> None:
 def knowledge_undo(change_id: Annotated[int, typer.Argument(help="The change's number (`faqbot knowledge history`).")]
                    ) -> None:  # fmt: skip
     """Undo a live change. Refused if a later change depends on it (the rest would no longer apply)."""
-    import tempfile
-
-    from bot.knowledge_edits import materialise
+    from bot.knowledge_edits import checked
     from bot.wiring import open_storage
 
     settings = _settings(None, None, None)
@@ -567,8 +566,7 @@ def knowledge_undo(change_id: Annotated[int, typer.Argument(help="The change's n
     live = store.knowledge_changes(live=True)
     if change_id not in {r["id"] for r in live}:
         _fail(f"no live change #{change_id} (see `faqbot knowledge history`; an exported change is undone in git)")
-    with tempfile.TemporaryDirectory(prefix="faqbot-undo-") as scratch:
-        materialise(settings.knowledge_dir, [r for r in live if r["id"] != change_id], Path(scratch) / "knowledge")
+    checked(settings.knowledge_dir, [r for r in live if r["id"] != change_id])
     store.undo_knowledge_change(change_id, "cli")
     console.print(Text(f"已撤销修改 #{change_id}。"))
 
@@ -580,9 +578,8 @@ def knowledge_export(
     """Write the live changes into knowledge/ (comments and layout kept: git shows just the change), and mark
     them exported."""
     import difflib
-    import tempfile
 
-    from bot.knowledge_edits import KnowledgeFiles, materialise, replay
+    from bot.knowledge_edits import checked
     from bot.wiring import open_storage
 
     settings = _settings(None, None, None)
@@ -591,10 +588,7 @@ def knowledge_export(
     if not live:
         console.print("没有待导出的修改。")
         return
-    with tempfile.TemporaryDirectory(prefix="faqbot-export-") as scratch:
-        materialise(settings.knowledge_dir, live, Path(scratch) / "knowledge")  # the whole result must load
-    files = KnowledgeFiles(settings.knowledge_dir)
-    replay(files, live)
+    files = checked(settings.knowledge_dir, live)  # the whole result must load before anything is written
     for path in sorted(files.changed):
         before = path.read_text(encoding="utf-8").splitlines(keepends=True) if path.exists() else []
         rel = path.relative_to(settings.knowledge_dir.parent).as_posix()
@@ -653,12 +647,10 @@ def knowledge_import(
     _import_apply(settings, diff)
 
 
-def _import_apply(settings: Settings, diff: Any) -> None:
+def _import_apply(settings: Settings, diff: SourceDiff) -> None:
     """Record the import's changed answers, reworded questions and removals as knowledge changes (author
     "import"); new entries need alternates first, so they are listed, not added."""
-    import tempfile
-
-    from bot.knowledge_edits import EditEntry, RemoveEntry, materialise
+    from bot.knowledge_edits import EditEntry, RemoveEntry, checked
     from bot.wiring import open_storage
 
     store = open_storage(settings).conversations
@@ -669,8 +661,7 @@ def _import_apply(settings: Settings, diff: Any) -> None:
         edits.append(edit.model_dump(exclude_none=True))
     edits += [RemoveEntry(entry_id=entry_id).model_dump() for entry_id, _ in diff.removed]
     live = store.knowledge_changes(live=True)
-    with tempfile.TemporaryDirectory(prefix="faqbot-import-") as scratch:
-        materialise(settings.knowledge_dir, [*live, *({"payload": e} for e in edits)], Path(scratch) / "knowledge")
+    checked(settings.knowledge_dir, [*live, *({"payload": e} for e in edits)])
     for payload in edits:
         store.add_knowledge_change(payload, "import", "faqbot knowledge import")
     console.print(Text(f"已记录 {len(edits)} 条修改（faqbot knowledge history）。"))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import shutil
+import tempfile
 from collections.abc import Iterable
 from datetime import datetime
 from pathlib import Path
@@ -219,6 +220,15 @@ class KnowledgeFiles:
         self.yaml.dump(self.docs[path], out)
         return out.getvalue()
 
+    def write_copy(self, target: Path) -> KnowledgeBase:
+        """This folder copied to ``target`` (the published source document left out) with the changed files as
+        they are now, then loaded and validated as a whole."""
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(self.root, target, ignore=shutil.ignore_patterns("source"))
+        self.save(target)
+        return load_knowledge(target)
+
     def save(self, root: Path | None = None) -> list[Path]:
         """Write the changed files (under ``root``, default their own folder); returns the paths written."""
         written = []
@@ -245,10 +255,16 @@ def replay(files: KnowledgeFiles, changes: Iterable[dict[str, Any]]) -> None:
 
 def materialise(source: Path, changes: Iterable[dict[str, Any]], target: Path) -> KnowledgeBase:
     """``source`` copied to ``target`` with ``changes`` replayed, then loaded and validated as a whole."""
-    if target.exists():
-        shutil.rmtree(target)
-    shutil.copytree(source, target, ignore=shutil.ignore_patterns("source"))
-    files = KnowledgeFiles(target)
+    files = KnowledgeFiles(source)
     replay(files, changes)
-    files.save()
-    return load_knowledge(target)
+    return files.write_copy(target)
+
+
+def checked(source: Path, changes: Iterable[dict[str, Any]]) -> KnowledgeFiles:
+    """``source``'s files with ``changes`` replayed, in memory, once the result has loaded as a whole (in a
+    scratch copy); KnowledgeError if it does not."""
+    files = KnowledgeFiles(source)
+    replay(files, changes)
+    with tempfile.TemporaryDirectory(prefix="faqbot-knowledge-") as scratch:
+        files.write_copy(Path(scratch) / "knowledge")
+    return files

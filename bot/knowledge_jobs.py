@@ -67,34 +67,43 @@ class KnowledgeUpdater:
         self._ids = 0
         self.version = ""  # the live version in service (bot.live.version_key); "" is knowledge/ as it is
 
-    async def _live(self) -> list[dict[str, Any]]:
+    async def live_changes(self) -> list[dict[str, Any]]:
         store = self.storage.conversations
         return await self.service.db.read(lambda: store.knowledge_changes(live=True))
+
+    async def build(self, changes: list[dict[str, Any]]) -> AnswerEngine:
+        """A warmed engine on knowledge/ with ``changes`` (the version made first if no worker has made it)."""
+        from bot.live import live_settings
+        from bot.wiring import build_engine
+
+        live = await self.service.worker.run(live_settings, self.settings, changes)
+        return await self.service.worker.run(build_engine, live, self.storage.orders, None, True)
+
+    def install(self, changes: list[dict[str, Any]], engine: AnswerEngine) -> None:
+        """Put ``engine``, built on ``changes``, in service and remember its version."""
+        from bot.live import version_key
+
+        self.swap(engine)
+        self.version = version_key(self.settings, changes)
 
     async def follow(self, every: float) -> None:
         """Keep this worker on the version the database says is live: another worker (or another machine on the
         same PostgreSQL) that accepted a change has checked it; this one builds the same version and swaps."""
-        from bot.live import live_settings, version_key
-        from bot.wiring import build_engine
+        from bot.live import version_key
 
-        self.version = version_key(self.settings, await self._live())
+        self.version = version_key(self.settings, await self.live_changes())
         while True:
             await asyncio.sleep(every)
             if self.job is not None and self.job.state == "running":
                 continue
             try:
-                changes = await self._live()
-                key = version_key(self.settings, changes)
-                if key == self.version:
+                changes = await self.live_changes()
+                if version_key(self.settings, changes) == self.version:
                     continue
-                live = await self.service.worker.run(live_settings, self.settings, changes)
-                engine = await self.service.worker.run(build_engine, live, self.storage.orders, None, True)
+                engine = await self.build(changes)
                 if not (self.job is not None and self.job.state == "running"):
-                    self.swap(engine)
-                    self.version = key
-                    log.info(
-                        "now serving knowledge version %s (%d entries)", key or "knowledge/", len(engine.kb.entries)
-                    )
+                    self.install(changes, engine)
+                    log.info("now serving knowledge version %s (%d entries)", self.version, len(engine.kb.entries))
             except Exception:  # the database away, a change that no longer applies: keep serving, try again
                 log.exception("following the live knowledge failed")
 
@@ -115,8 +124,8 @@ class KnowledgeUpdater:
         self._task = asyncio.create_task(self._run(job, lambda live: [*live, self._pending(clean)], override, clean))
         return job
 
-    def start_undo(self, change_id: int, author: str, reason: str | None, override: bool) -> Job:
-        live = self.storage.conversations.knowledge_changes(live=True)
+    async def start_undo(self, change_id: int, author: str, reason: str | None, override: bool) -> Job:
+        live = await self.live_changes()
         if change_id not in {c["id"] for c in live}:
             raise NotFound(f"no live change #{change_id} (undone, exported or unknown)")
         job = self._new_job("undo", author, reason)
@@ -156,12 +165,12 @@ class KnowledgeUpdater:
         override: bool,
         payload: dict[str, Any] | None,
     ) -> None:
-        from bot.live import change_texts, compare, golden_cases, live_settings, renamed_questions, version_key
+        from bot.live import change_texts, compare, golden_cases, live_settings, renamed_questions
         from bot.wiring import build_engine
 
         service, store = self.service, self.storage.conversations
         old = service.engine
-        changes = after(await self._live())
+        changes = after(await self.live_changes())
 
         def progress(step: str, done: int, total: int) -> None:
             job.step, job.done, job.total = "index", done, total
@@ -202,7 +211,6 @@ class KnowledgeUpdater:
         elif job.change_id is not None:
             change_id = job.change_id
             await service.db.write(lambda: store.undo_knowledge_change(change_id, job.author))
-        self.swap(engine)
-        self.version = version_key(self.settings, changes)
+        self.install(changes, engine)
         job.entries = len(engine.kb.entries)
         job.state = "done"

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.evaluation import EvalCase, outcome, read_cases, replay
+from bot.evaluation import EvalCase, outcome, ranked_questions, read_cases, replay
 from bot.index import Progress
 from bot.knowledge import KnowledgeBase
 from bot.knowledge_edits import USERS, materialise
@@ -148,8 +148,6 @@ def golden_cases(paths: Iterable[Path], kb: KnowledgeBase, changes: Iterable[dic
 
 
 def _first(reply: Any) -> str | None:
-    from bot.evaluation import ranked_questions
-
     ranked = ranked_questions(reply)
     return ranked[0] if ranked else None
 

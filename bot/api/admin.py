@@ -14,25 +14,18 @@ router = APIRouter(tags=["admin"])
 
 
 @router.post("/api/admin/reload")
-async def reload_knowledge(
-    request: Request, admin: AdminDep, service: ServiceDep, settings: SettingsDep
-) -> dict[str, object]:
+async def reload_knowledge(request: Request, admin: AdminDep, service: ServiceDep) -> dict[str, object]:
     """Re-read knowledge/ (rebuilding the index if it changed) and swap the engine in; conversations continue."""
-    from bot.api import put_in_service
-    from bot.live import live_settings
-    from bot.wiring import build_engine
-
-    storage = request.app.state.storage  # the same database and order store: reload opens nothing new
+    updater = request.app.state.updater  # set beside the service (503 without one): nothing new is opened
     try:
-        changes = await service.db.read(lambda: storage.conversations.knowledge_changes(live=True))
-        live = await service.worker.run(live_settings, settings, changes)  # with the changes accepted since
-        engine = await service.worker.run(lambda: build_engine(live, storage.orders, warm=True))
+        changes = await updater.live_changes()  # knowledge/ with the changes accepted since
+        engine = await updater.build(changes)
     except (KnowledgeError, IndexUnusable, RulesError) as exc:  # the files are wrong: the request cannot be done
         msg = f"knowledge not reloaded, the old one keeps serving: {exc}"
         raise InvalidRequest(msg, code="bad_knowledge") from exc
     except SetupError as exc:  # the encoder or the order data cannot be used right now
         raise Unavailable(f"knowledge not reloaded, the old one keeps serving: {exc}") from exc
-    put_in_service(request.app, engine)
+    updater.install(changes, engine)
     return {"reloaded": True, "entries": len(engine.kb.entries), "knowledge_hash": engine.kb.content_hash}
 
 

@@ -83,7 +83,7 @@ async def propose(body: ChangeIn, request: Request, admin: AdminDep) -> JSONResp
 
 @router.post("/api/admin/knowledge/changes/{change_id}/undo", status_code=202)
 async def undo(change_id: int, body: _Checked, request: Request, admin: AdminDep) -> JSONResponse:
-    job = _updater(request).start_undo(change_id, admin.username, body.reason, body.override)
+    job = await _updater(request).start_undo(change_id, admin.username, body.reason, body.override)
     return JSONResponse(job.public(), status_code=202)
 
 
