@@ -615,9 +615,14 @@ class ChatService:
         errors = self.messages.errors
         raise Conflict(errors.say("owned_by_other" if to == "post" else "not_owner", agent=name), code="owned")
 
-    async def agent_message(self, conversation_id: str, text: str, account: Account) -> Message:
+    async def agent_message(self, conversation_id: str, text: str, account: Account, cites: str | None = None
+                            ) -> Message:  # fmt: skip
         """An agent's message to the user. Only the owner may write; writing to a conversation nobody owns takes
-        it over (the bot stops)."""
+        it over (the bot stops). ``cites``: the FAQ entry the agent's reply came from (a suggestion they used);
+        kept only if the live knowledge has it. When the agent resolves the conversation, the review inbox proposes
+        the user's question as an alternate of that entry."""
+        if cites is not None and cites not in self.engine.kb.by_id:
+            cites = None
 
         def write() -> tuple[Message, bool]:
             conv, _ = self._conversation(conversation_id)
@@ -625,7 +630,8 @@ class ChatService:
             took = conv.handoff != "agent" or conv.agent != account.username
             if took:
                 self.store.take_over(conversation_id, account.username)
-            mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=account.username)
+            mid = self.store.add_message(conversation_id, "agent", text, kind="agent", agent=account.username,
+                                         reply={"cites": cites} if cites else None)  # fmt: skip
             message = self.store.message(mid)
             assert message is not None
             return message, took

@@ -102,6 +102,8 @@ class ErrorCopy(Copy):
     unavailable: str
     login_required: str
     admin_required: str
+    editor_required: str
+    override_admin_only: str
     form_expired: str
     login_busy: str
     login_failed: str
@@ -131,7 +133,8 @@ class ErrorCopy(Copy):
 
 
 class Messages(BaseModel):
-    """``knowledge/messages.yaml``. ``pages``, ``widget`` and ``console`` are the words of the templates and
+    """``knowledge/messages.yaml``. ``pages``, ``widget``, ``console`` and ``knowledge_page`` are the words of the
+    templates and
     the scripts (the templates render with StrictUndefined and a test checks every key the scripts use)."""
 
     model_config = ConfigDict(frozen=True)
@@ -144,6 +147,7 @@ class Messages(BaseModel):
     pages: dict[str, Any]
     widget: dict[str, str]
     console: dict[str, str]
+    knowledge_page: dict[str, str]
     chatter: list[str]
     handoff_words: list[str] = []  # from dialogue.yaml: "转人工", "找真人" … ask for a person, nothing else
     _chatter: re.Pattern[str] | None = PrivateAttr(None)

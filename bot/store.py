@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
@@ -132,6 +133,7 @@ accounts = Table(
     Column("disabled", Integer, nullable=False, server_default="0"),
     Column("created_at", String(40), nullable=False),
     Column("password_changed_at", String(40), nullable=False),
+    Column("knowledge_editor", Integer, nullable=False, server_default="0"),  # v5: an agent may change the FAQ
 )
 agent_sessions = Table(
     "agent_sessions",
@@ -231,8 +233,14 @@ def _v4(conn: Connection) -> None:
     metadata.create_all(conn, tables=[knowledge_changes, inbox_dismissed])
 
 
+def _v5(conn: Connection) -> None:
+    """The "knowledge editor" permission: an agent who may work the review inbox and edit the FAQ."""
+    if "knowledge_editor" not in {c["name"] for c in inspect(conn).get_columns("accounts")}:
+        conn.execute(text("ALTER TABLE accounts ADD COLUMN knowledge_editor INTEGER NOT NULL DEFAULT 0"))
+
+
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
 
 
 def now() -> str:
@@ -283,6 +291,11 @@ class Account:
     password_hash: str
     disabled: bool
     password_changed_at: str
+    knowledge_editor: bool = False  # an agent who may change the FAQ (admins always may)
+
+    @property
+    def edits_knowledge(self) -> bool:
+        return self.role == "admin" or self.knowledge_editor
 
 
 @dataclass
@@ -929,8 +942,7 @@ class ConversationStore:
         if row is None:
             return None
         m = row._mapping
-        return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
-                       m["password_changed_at"])  # fmt: skip
+        return _account(m)
 
     def save_account(self, username: str, display_name: str, role: str, password_hash: str) -> None:
         """Create the account, or give it a new password: every session it had is revoked."""
@@ -977,8 +989,7 @@ class ConversationStore:
         if row is None:
             return None
         m = row._mapping
-        return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
-                       m["password_changed_at"])  # fmt: skip
+        return _account(m)
 
     def accounts(self) -> list[dict[str, Any]]:
         """Every console account (no hashes), with how many live sessions it has."""
@@ -993,10 +1004,11 @@ class ConversationStore:
         )
         stmt = select(
             accounts.c.username, accounts.c.display_name, accounts.c.role, accounts.c.disabled, accounts.c.created_at,
-            live.label("sessions"),
+            accounts.c.knowledge_editor, live.label("sessions"),
         ).order_by(accounts.c.created_at, accounts.c.username)  # fmt: skip
         with self.db.read() as conn:
-            return [{**r._mapping, "disabled": bool(r.disabled)} for r in conn.execute(stmt)]
+            return [{**r._mapping, "disabled": bool(r.disabled), "knowledge_editor": bool(r.knowledge_editor)}
+                    for r in conn.execute(stmt)]  # fmt: skip
 
     def create_account(self, username: str, display_name: str, role: str, password_hash: str) -> bool:
         """A new account; False if the name is taken."""
@@ -1009,9 +1021,12 @@ class ConversationStore:
             return bool(conn.execute(stmt).rowcount)
 
     def update_account(self, username: str, *, display_name: str | None = None, role: str | None = None,
-                       disabled: bool | None = None) -> bool:  # fmt: skip
-        """Change an account's name, role or state; disabling it ends its sessions. False if there is none."""
+                       disabled: bool | None = None, knowledge_editor: bool | None = None) -> bool:  # fmt: skip
+        """Change an account's name, role, permission or state; disabling it ends its sessions. False if there is
+        none."""
         values: dict[str, Any] = {}
+        if knowledge_editor is not None:
+            values["knowledge_editor"] = int(knowledge_editor)
         if display_name is not None:
             values["display_name"] = storable(display_name)
         if role is not None:
@@ -1160,6 +1175,61 @@ class ConversationStore:
             for r in rows
             if r[0] is not None
         ]
+
+    def agent_citations(self) -> list[dict[str, Any]]:
+        """Conversations a person resolved with a reply built from an FAQ suggestion: the user's question (the
+        last one the bot answered, asked to clarify or fell back on before that reply) and the entry cited —
+        proposals for the review inbox to add as alternates of that entry. Oldest first."""
+        cited = (
+            select(messages.c.id, messages.c.conversation_id, messages.c.reply, messages.c.agent)
+            .join(conversations, conversations.c.id == messages.c.conversation_id)
+            .where(
+                (messages.c.role == "agent")
+                & messages.c.reply.is_not(None)
+                & conversations.c.resolved_at.is_not(None)
+                & ~conversations.c.resolved_by.like("auto:%")
+            )
+            .order_by(messages.c.id)
+        )
+        out: list[dict[str, Any]] = []
+        with self.db.read() as conn:
+            rows = list(conn.execute(cited))
+            for chunk in (rows[i : i + 500] for i in range(0, len(rows), 500)):
+                turns = conn.execute(
+                    select(messages.c.id, messages.c.conversation_id, messages.c.role, messages.c.text, messages.c.kind)
+                    .where(
+                        messages.c.conversation_id.in_({r.conversation_id for r in chunk})
+                        & messages.c.role.in_(["user", "bot"])
+                    )
+                    .order_by(messages.c.id)
+                )
+                by_conversation: dict[str, list[Any]] = {}
+                for t in turns:
+                    by_conversation.setdefault(t.conversation_id, []).append(t)
+                for r in chunk:
+                    entry_id = (json.loads(r.reply) or {}).get("cites")
+                    question = _question_before(by_conversation.get(r.conversation_id, []), r.id)
+                    if entry_id and question:
+                        out.append({"question": question, "entry_id": entry_id, "agent": r.agent,
+                                    "conversation_id": r.conversation_id, "message_id": r.id})  # fmt: skip
+        return out
+
+
+def _question_before(turns: list[Any], before: int) -> str | None:
+    """The last user message before message ``before`` that the bot replied to with an answer, a clarification
+    or a fallback (not a request for a person, not small talk)."""
+    question = None
+    for previous, turn in pairwise(turns):
+        if turn.id >= before:
+            break
+        if previous.role == "user" and turn.role == "bot" and turn.kind in ("faq", "clarify", "fallback"):
+            question = str(previous.text)
+    return question
+
+
+def _account(m: Any) -> Account:
+    return Account(m["username"], m["display_name"], m["role"], m["password_hash"], bool(m["disabled"]),
+                   m["password_changed_at"], bool(m["knowledge_editor"]))  # fmt: skip
 
 
 def _json(value: dict[str, Any]) -> str:

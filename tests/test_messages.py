@@ -21,10 +21,12 @@ def _words_used(script: Path) -> set[str]:
     return set(re.findall(r"\bT\.(\w+)", code)) | set(re.findall(r"\bsay\(\"(\w+)\"", code))
 
 
-@pytest.mark.parametrize(("script", "section"), [("widget.js", "widget"), ("agent.js", "console")])
+@pytest.mark.parametrize(
+    ("script", "section"), [("widget.js", "widget"), ("agent.js", "console"), ("knowledge.js", "knowledge_page")]
+)
 def test_every_word_a_script_uses_is_in_the_file(script: str, section: str) -> None:
     messages = load_messages(KNOWLEDGE)
-    words = messages.widget_copy() if section == "widget" else messages.console
+    words = messages.widget_copy() if section == "widget" else getattr(messages, section)
     used = _words_used(STATIC / script)
     assert len(used) >= 20
     assert used <= set(words), used - set(words)

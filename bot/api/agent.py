@@ -18,6 +18,7 @@ from bot.api.guards import Guards, client_address
 from bot.auth import new_csrf_token, same_token
 from bot.engine import AgentSuggestion
 from bot.errors import BadRequest, Forbidden, InvalidRequest, LoginBusy, RateLimited, first_error
+from bot.store import Account
 
 router = APIRouter()
 HEARTBEAT_SECONDS = 30  # a console's socket marks its session seen this often (FAQBOT_AGENT_ONLINE_SECONDS > it)
@@ -33,13 +34,22 @@ def _csrf(request: Request) -> str:
     return str(token)
 
 
+def _me(account: Account) -> dict[str, Any]:
+    return {"username": account.username, "display_name": account.display_name, "role": account.role,
+            "knowledge_editor": account.edits_knowledge}  # fmt: skip
+
+
+def console_context(request: Request, account: Account) -> dict[str, Any]:
+    """What every console page's template gets: the CSRF token and who is signed in."""
+    return {"csrf": _csrf(request), "me": _me(account)}
+
+
 @router.get("/agent", response_class=HTMLResponse, include_in_schema=False)
 def console(request: Request) -> Response:
     account = signed_in_account(request)
     if account is None:
         return _login_page(request, None)
-    me = {"username": account.username, "display_name": account.display_name, "role": account.role}
-    return request.app.state.templates.TemplateResponse(request, "agent.html", {"csrf": _csrf(request), "me": me})
+    return request.app.state.templates.TemplateResponse(request, "agent.html", console_context(request, account))
 
 
 def _login_page(request: Request, error: str | None, status: int = 200, headers: dict[str, str] | None = None,
@@ -118,6 +128,9 @@ async def logout(request: Request, auth: AuthDep) -> Response:
 
 class AgentMessageIn(BaseModel):
     text: str = Field(min_length=1, max_length=4000)
+    cites: str | None = Field(
+        None, max_length=64, description="The FAQ entry this reply was built from (a suggestion the agent used)."
+    )
 
 
 class HandoffIn(BaseModel):
@@ -134,7 +147,7 @@ View = Literal["all", "mine", "unassigned"]
 
 @router.get("/api/agent/me", tags=["agent"])
 async def me(agent: AgentDep) -> dict[str, Any]:
-    return {"username": agent.username, "display_name": agent.display_name, "role": agent.role}
+    return _me(agent)
 
 
 @router.get("/api/agent/queue", tags=["agent"])
@@ -185,7 +198,7 @@ async def conversation(conversation_id: str, agent: AgentDep, service: ServiceDe
 @router.post("/api/agent/conversations/{conversation_id}/messages", tags=["agent"], status_code=201)
 async def send(conversation_id: str, body: AgentMessageIn, agent: AgentDep, service: ServiceDep) -> dict[str, Any]:
     """Write to the user. Only the owner may; writing to a conversation nobody owns takes it over."""
-    message = await service.agent_message(conversation_id, body.text, agent)
+    message = await service.agent_message(conversation_id, body.text, agent, cites=body.cites)
     return message.public()
 
 

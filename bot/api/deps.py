@@ -96,6 +96,14 @@ def current_admin(request: Request) -> Account:
     return _signed_in(request, ("admin",))
 
 
+def current_editor(request: Request) -> Account:
+    """An admin, or an agent with the "knowledge editor" permission (the review inbox, the FAQ editor)."""
+    account = _signed_in(request, ("agent", "admin"))
+    if not account.edits_knowledge:
+        raise Forbidden(error_copy(request).editor_required)
+    return account
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 EngineDep = Annotated[AnswerEngine, Depends(get_engine)]
 MessagesDep = Annotated[Messages, Depends(get_messages)]
@@ -104,3 +112,4 @@ StoreDep = Annotated[ConversationStore, Depends(get_store)]
 AuthDep = Annotated[AgentAuth, Depends(get_auth)]
 AgentDep = Annotated[Account, Depends(current_agent)]
 AdminDep = Annotated[Account, Depends(current_admin)]
+EditorDep = Annotated[Account, Depends(current_editor)]

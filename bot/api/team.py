@@ -29,6 +29,7 @@ class AccountIn(_Text):
     username: str = Field(min_length=2, max_length=32, description="2–32 of a–z, 0–9, _ . -; starts with a letter")
     display_name: str = Field(min_length=1, max_length=40, description="What users see as the agent's name.")
     role: Literal["agent", "admin"] = "agent"
+    knowledge_editor: bool = Field(False, description="An agent who may work the review inbox and edit the FAQ.")
 
     @field_validator("username")
     @classmethod
@@ -43,6 +44,7 @@ class AccountChange(_Text):
     display_name: str | None = Field(None, min_length=1, max_length=40)
     role: Literal["agent", "admin"] | None = None
     disabled: bool | None = None
+    knowledge_editor: bool | None = None
 
 
 class CannedIn(_Text):
@@ -70,7 +72,10 @@ async def create_account(body: AccountIn, request: Request, admin: AdminDep, aut
     created = await asyncio.to_thread(auth.store.create_account, body.username, body.display_name, body.role, digest)
     if not created:
         raise Conflict(error_copy(request).say("account_exists", username=body.username), code="account_exists")
-    return {"username": body.username, "display_name": body.display_name, "role": body.role, "password": password}
+    if body.knowledge_editor:
+        await asyncio.to_thread(auth.store.update_account, body.username, knowledge_editor=True)
+    return {"username": body.username, "display_name": body.display_name, "role": body.role,
+            "knowledge_editor": body.knowledge_editor, "password": password}  # fmt: skip
 
 
 def _not_self_lockout(admin_username: str, username: str, change: AccountChange) -> None:
@@ -85,7 +90,7 @@ async def change_account(username: str, body: AccountChange, request: Request, a
     """Rename, change the role, disable (its sessions end at once) or enable an account."""
     _not_self_lockout(admin.username, username, body)
     found = await asyncio.to_thread(store.update_account, username, display_name=body.display_name, role=body.role,
-                                    disabled=body.disabled)  # fmt: skip
+                                    disabled=body.disabled, knowledge_editor=body.knowledge_editor)  # fmt: skip
     if not found:
         raise NotFound(error_copy(request).say("unknown_account", username=username))
     return {"username": username, "changed": True}

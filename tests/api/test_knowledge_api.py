@@ -178,3 +178,54 @@ def test_bad_requests_get_clear_answers(admin: TestClient, app: FastAPI) -> None
     assert agent.get("/api/admin/inbox").status_code == 403
     r = agent.post("/api/admin/knowledge/changes", json={"change": {"kind": "out_of_scope", "texts": ["x"]}})
     assert r.status_code == 403
+
+
+def test_the_knowledge_editor_permission_lets_an_agent_in_but_not_override(admin: TestClient, app: FastAPI) -> None:
+    created = admin.post("/api/agent/accounts", json={"username": "zhang", "display_name": "小张"}).json()
+    agent = TestClient(app)
+    agent.headers["x-csrf-token"] = login(agent, created["password"], "zhang")
+    assert agent.get("/api/admin/inbox").status_code == 403
+    assert agent.get("/agent/knowledge").status_code == 403
+    assert 'id="knowledge-open"' not in agent.get("/agent").text
+    granted = admin.post("/api/agent/accounts/zhang", json={"knowledge_editor": True})
+    assert granted.status_code == 200
+    row = next(a for a in admin.get("/api/agent/accounts").json() if a["username"] == "zhang")
+    assert row["knowledge_editor"] is True and row["role"] == "agent"
+    # at once, in the same session: the permission is read per request
+    assert agent.get("/api/admin/inbox").status_code == 200
+    assert agent.get("/agent/knowledge").status_code == 200 and 'id="knowledge-open"' in agent.get("/agent").text
+    entry = agent.get("/api/admin/knowledge/entries/image-download").json()
+    assert entry["question"] == "镜像如何下载？" and entry["alternates"][0]["writer"] == "curated"
+    assert set(entry["conflicts"]) == {"source", "shared", "elsewhere"}
+    html = agent.post("/api/admin/knowledge/preview", json={"markdown": "**粗体**<script>x()</script>[a](javascript:y)"
+                                                            })  # fmt: skip
+    assert html.json()["html"].startswith("<p><strong>粗体</strong>&lt;script&gt;") and "href" not in html.text
+    refused = agent.post("/api/admin/knowledge/changes", json={
+        "change": {"kind": "out_of_scope", "texts": ["天气"]}, "override": True, "reason": "我觉得没问题"})  # fmt: skip
+    assert refused.status_code == 403 and refused.json()["code"] == "override_admin_only"
+    assert admin.post("/api/agent/accounts/zhang", json={"knowledge_editor": False}).status_code == 200
+    assert agent.get("/api/admin/inbox").status_code == 403
+
+
+def test_a_question_an_agent_resolved_with_an_faq_suggestion_is_proposed_as_its_alternate(
+    admin: TestClient, app: FastAPI
+) -> None:
+    odd = "那个紫色按钮点了没反应的单子去哪看"
+    user = TestClient(app)
+    sid = chat(user, odd)["session_id"]
+    chat(user, "转人工", session_id=sid)
+    agent = TestClient(app)
+    agent.headers["x-csrf-token"] = login(agent, PASSWORD, "agent")
+    path = f"/api/agent/conversations/{sid}"
+    sent = agent.post(f"{path}/messages", json={"text": "您可以在订单页查看：…", "cites": "view-orders"})
+    assert sent.status_code == 201, sent.text
+    assert agent.post(f"{path}/messages", json={"text": "还有别的吗", "cites": "no-such-entry"}).status_code == 201
+    proposals = admin.get("/api/admin/inbox").json()["proposals"]
+    assert all(p["question"] != odd for p in proposals)  # not resolved yet
+    assert agent.post(f"{path}/resolve").status_code == 200
+    proposals = admin.get("/api/admin/inbox").json()["proposals"]
+    mine = [p for p in proposals if p["question"] == odd]
+    assert mine == [{"question": odd, "entry_id": "view-orders", "entry_question": "下单后如何查看我的订单？",
+                     "count": 1, "agents": ["agent"], "conversations": [sid]}], proposals  # fmt: skip
+    admin.post("/api/admin/inbox/dismiss", json={"questions": [odd]})
+    assert all(p["question"] != odd for p in admin.get("/api/admin/inbox").json()["proposals"])

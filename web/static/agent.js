@@ -11,7 +11,7 @@
   var ME = JSON.parse($("console-me").textContent);
   var baseTitle = document.title;
   var current = null, currentItem = null, items = {}, reads = {}, counts = { all: 0, mine: 0, unassigned: 0 };
-  var view = "all", total = 0, PAGE = 50, canned = [], history = null;
+  var view = "all", total = 0, PAGE = 50, canned = [], history = null, cited = null;
 
   function say(name, values) {
     return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
@@ -44,27 +44,8 @@
     return mins < 60 ? say("wait_minutes", { n: mins }) : say("wait_hours", { h: Math.floor(mins / 60), m: mins % 60 });
   }
 
-  // Defence in depth, as in the widget: keep only harmless elements and attributes of the server's HTML.
-  var ALLOWED = /^(P|BR|STRONG|EM|CODE|PRE|BLOCKQUOTE|UL|OL|LI|A|H1|H2|H3|H4|TABLE|THEAD|TBODY|TR|TH|TD|HR)$/;
-  function safeFragment(html) {
-    var doc = new DOMParser().parseFromString("<div>" + (html || "") + "</div>", "text/html");
-    var box = doc.body.firstChild;
-    (function clean(node) {
-      Array.prototype.slice.call(node.children).forEach(function (child) {
-        if (!ALLOWED.test(child.tagName)) { child.replaceWith(doc.createTextNode(child.textContent)); return; }
-        Array.prototype.slice.call(child.attributes).forEach(function (a) {
-          var ok = (child.tagName === "A" && a.name === "href" && /^(https?:|mailto:)/i.test(a.value)) ||
-            (child.tagName === "OL" && a.name === "start" && /^[0-9]{1,9}$/.test(a.value));
-          if (!ok) child.removeAttribute(a.name);
-        });
-        if (child.tagName === "A") { child.setAttribute("target", "_blank"); child.setAttribute("rel", "noopener noreferrer"); }
-        clean(child);
-      });
-    })(box);
-    var frag = document.createDocumentFragment();
-    while (box.firstChild) frag.appendChild(box.firstChild);
-    return frag;
-  }
+  // Defence in depth, as in the widget: console-kit.js keeps only harmless elements of the server's HTML.
+  var safeFragment = window.ConsoleKit.safeFragment;
 
   // ------------------------------------------------------------------ the queue
 
@@ -291,7 +272,9 @@
       use.addEventListener("click", function () {
         if (reply.disabled) return;
         // what a person would write: the answer in plain words, then the entry's page for the details
-        reply.value = s.text + "\n\n" + say("see_faq", { url: location.origin + "/faq/" + encodeURIComponent(s.faq.id) });
+        var link = location.origin + "/faq/" + encodeURIComponent(s.faq.id);
+        reply.value = s.text + "\n\n" + say("see_faq", { url: link });
+        cited = { id: s.faq.id, link: link };
         reply.focus();
       });
       li.appendChild(use);
@@ -300,6 +283,7 @@
   }
 
   function openConversation(id) {
+    if (current !== id) cited = null;
     current = id;
     renderQueue();
     return api("GET", "/api/agent/conversations/" + encodeURIComponent(id)).then(function (data) {
@@ -320,8 +304,12 @@
     ev.preventDefault();
     var text = reply.value.trim();
     if (!current || !text) return;
-    api("POST", "/api/agent/conversations/" + encodeURIComponent(current) + "/messages", { text: text })
-      .then(function () { reply.value = ""; return openConversation(current); })
+    // the reply cites the FAQ entry whose suggestion it was built from while it still links to it: when the
+    // conversation is resolved, the knowledge page proposes the user's question as an alternate of that entry
+    var body = { text: text };
+    if (cited && text.indexOf(cited.link) >= 0) body.cites = cited.id;
+    api("POST", "/api/agent/conversations/" + encodeURIComponent(current) + "/messages", body)
+      .then(function () { reply.value = ""; cited = null; return openConversation(current); })
       .catch(function (e) { $("live").textContent = say("send_failed", { error: e.message }); });
   });
 
@@ -486,6 +474,17 @@
         tr.appendChild(el("td", null, a.username));
         tr.appendChild(el("td", null, a.display_name));
         tr.appendChild(el("td", null, a.role === "admin" ? T.role_admin : T.role_agent));
+        var editor = el("td");
+        if (a.role !== "admin") {  // an admin edits the knowledge anyway
+          var box = el("input"); box.type = "checkbox"; box.checked = !!a.knowledge_editor;
+          box.setAttribute("aria-label", say("team_editor_label", { username: a.username }));
+          box.addEventListener("change", function () {
+            api("POST", "/api/agent/accounts/" + encodeURIComponent(a.username), { knowledge_editor: box.checked }).then(loadTeam).catch(fail);
+          });
+          var lab = el("label", "editor-perm"); lab.appendChild(box); lab.appendChild(document.createTextNode(" " + T.team_editor));
+          editor.appendChild(lab);
+        }
+        tr.appendChild(editor);
         tr.appendChild(el("td", null, a.disabled ? T.team_disabled : say("team_sessions", { n: a.sessions })));
         var td = el("td", "row");
         function button(label, fn) { var b = el("button", null, label); b.type = "button"; b.addEventListener("click", fn); td.appendChild(b); }
