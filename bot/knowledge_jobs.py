@@ -6,10 +6,15 @@ with a reason). One job at a time; its progress is what the console shows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import os
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 from bot.errors import Conflict, FaqbotError, InvalidRequest, NotFound
@@ -24,6 +29,15 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 State = Literal["running", "refused", "failed", "done"]
+BACKGROUND_NICE = 10  # the job's thread yields the CPU to the threads answering turns
+
+
+def _background_priority() -> None:
+    """Linux schedules threads one by one: lower this one's priority (elsewhere, nothing to do)."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), BACKGROUND_NICE)
+
+
 After = Callable[[list[dict[str, Any]]], list[dict[str, Any]]]  # the live changes → the changes to check
 MAX_SHOWN = 50  # regressions listed in a refusal (the count is always whole)
 
@@ -66,6 +80,15 @@ class KnowledgeUpdater:
         self._task: asyncio.Task[None] | None = None
         self._ids = 0
         self.version = ""  # the live version in service (bot.live.version_key); "" is knowledge/ as it is
+        # Building a version and replaying the golden set run on a thread of their own, at a lower priority: the
+        # engine threads stay free for users' turns while a change is checked (bench/bench_swap.py measures it).
+        self._executor = ThreadPoolExecutor(1, "knowledge-job", initializer=_background_priority)
+
+    async def _off(self, fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(self._executor, partial(fn, *args))
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
 
     async def live_changes(self) -> list[dict[str, Any]]:
         store = self.storage.conversations
@@ -76,8 +99,9 @@ class KnowledgeUpdater:
         from bot.live import live_settings
         from bot.wiring import build_engine
 
-        live = await self.service.worker.run(live_settings, self.settings, changes)
-        return await self.service.worker.run(build_engine, live, self.storage.orders, None, True)
+        live = await self._off(live_settings, self.settings, changes)
+        engine: AnswerEngine = await self._off(build_engine, live, self.storage.orders, None, True)
+        return engine
 
     def install(self, changes: list[dict[str, Any]], engine: AnswerEngine) -> None:
         """Put ``engine``, built on ``changes``, in service and remember its version."""
@@ -175,9 +199,9 @@ class KnowledgeUpdater:
         def progress(step: str, done: int, total: int) -> None:
             job.step, job.done, job.total = "index", done, total
 
-        new_settings = await service.worker.run(live_settings, self.settings, changes, progress)
+        new_settings = await self._off(live_settings, self.settings, changes, progress)
         job.step = "load"
-        engine = await service.worker.run(lambda: build_engine(new_settings, self.storage.orders, None, warm=True))
+        engine = await self._off(lambda: build_engine(new_settings, self.storage.orders, None, warm=True))
         job.step, job.done = "guard", 0
         cases = golden_cases(self.settings.guard_sets, engine.kb, changes)
         job.golden = len(cases)
@@ -190,7 +214,7 @@ class KnowledgeUpdater:
             return call
 
         job.total = 2 * len(cases)  # each replayed on the old engine and the new
-        compared = await service.worker.run(
+        compared = await self._off(
             compare, cases, counted(old.answer), counted(engine.answer), renamed_questions(old.kb, engine.kb)
         )
         own = set(change_texts(payload or {}))

@@ -21,7 +21,7 @@ from jinja2 import StrictUndefined
 from starlette.middleware.sessions import SessionMiddleware
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from bot.api import admin, agent, chat, faq, feedback, health, knowledge, pages, people, team
+from bot.api import admin, agent, chat, dashboard, faq, feedback, health, knowledge, pages, people, team
 from bot.api.docs import install_docs
 from bot.api.errors import install_error_handlers
 from bot.api.guards import Guards, install_http_guards
@@ -149,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if task is not None:
                 task.cancel()
         await hub.stop()
+        if app.state.updater is not None:
+            app.state.updater.close()
         worker.close()
         db.close()
         storage.close()
@@ -193,7 +195,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     if settings.trusted_proxies:  # outermost: every limit sees the client the trusted proxy forwarded
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
-    for module in (chat, faq, feedback, people, health, pages, agent, team, admin, knowledge):
+    for module in (chat, faq, feedback, people, health, pages, agent, team, admin, knowledge, dashboard):
         app.include_router(module.router)
     install_docs(app, enabled=settings.docs_enabled)
     redact_session_ids_in_logs()
