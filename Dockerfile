@@ -1,4 +1,14 @@
-# Multi-stage image: build the venv and the index, then copy them into a slim runtime as a non-root user.
+# Multi-stage image: the dashboard's chart library from npm, the venv and the index, then all of it copied into a
+# slim runtime as a non-root user.
+# Apache ECharts exactly as web/package-lock.json pins it (`make web-deps` does the same on a checkout), with
+# Debian's npm on the same base as the other stages.
+FROM python:3.11-slim AS web
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm \
+    && rm -rf /var/lib/apt/lists/*
+WORKDIR /web
+COPY web/package.json web/package-lock.json ./
+RUN npm ci --ignore-scripts --no-audit --no-fund
+
 FROM python:3.11-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends gcc g++ libgomp1 \
     && rm -rf /var/lib/apt/lists/*
@@ -9,6 +19,9 @@ COPY requirements/constraints.txt ./requirements/
 COPY bot ./bot
 COPY knowledge ./knowledge
 COPY web ./web
+# only what the server serves: the minified script and the package.json that names its version
+COPY --from=web /web/node_modules/echarts/package.json ./web/node_modules/echarts/package.json
+COPY --from=web /web/node_modules/echarts/dist/echarts.min.js ./web/node_modules/echarts/dist/echarts.min.js
 RUN python -m venv /opt/venv && /opt/venv/bin/pip install --no-cache-dir -c requirements/constraints.txt .
 # The index is built at image build time (same command as `make build`).
 ENV FAQBOT_KNOWLEDGE_DIR=/app/knowledge FAQBOT_INDEX_DIR=/app/index

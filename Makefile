@@ -8,7 +8,7 @@ PIP := $(BIN)/python -m pip --disable-pip-version-check -q
 CONSTRAINTS := requirements/constraints.txt
 PIP_TOOLS_VERSION := 7.6.2
 
-.PHONY: install install-dev install-bench lock browser-deps services serve chat build test test-fast suite lint typecheck bench bench-api bench-load bench-abuse tradeoff fuzz eval clean
+.PHONY: install install-dev install-bench lock browser-deps web-deps services serve chat build test test-fast suite lint typecheck bench bench-api bench-load bench-abuse bench-dashboard bench-swap tradeoff fuzz eval clean
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 $(BIN)/python:
@@ -32,9 +32,21 @@ $(VENV)/.installed-dev: pyproject.toml $(CONSTRAINTS) | $(BIN)/python
 	$(PIP) install -c $(CONSTRAINTS) -e '.[st,dev,bench]'
 	touch $(VENV)/.installed $(VENV)/.installed-bench $@
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed web-deps
 install-bench: $(VENV)/.installed-bench
-install-dev: $(VENV)/.installed-dev
+install-dev: $(VENV)/.installed-dev web-deps
+
+# The dashboard's chart library (Apache ECharts), installed from the npm registry exactly as web/package-lock.json
+# says and served by the app itself (never a CDN). npm comes from apt when missing.
+WEB_DEPS := web/node_modules/.package-lock.json
+web-deps: $(WEB_DEPS)
+$(WEB_DEPS): web/package.json web/package-lock.json
+	@if ! command -v npm >/dev/null; then \
+	  $(SUDO) apt-get update -q && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
+	fi
+	npm ci --prefix web --ignore-scripts --no-audit --no-fund
+	touch $@
 
 # Regenerate $(CONSTRAINTS) from pyproject.toml with every extra, using pip-compile (pip-tools, pinned above,
 # installed into the venv). It runs pip's own resolver with this machine's pip configuration, so torch resolves to
@@ -112,6 +124,14 @@ bench-load: install-bench
 
 bench-abuse: install-bench
 	$(BIN)/python bench/bench_abuse.py
+
+# The dashboard's queries on 100k generated conversations, SQLite and PostgreSQL (`make services` starts it).
+bench-dashboard: install-bench services
+	FAQBOT_BENCH_POSTGRES_URL=$${FAQBOT_BENCH_POSTGRES_URL:-postgresql+psycopg://faqbot:faqbot@127.0.0.1:5432/faqbot_test} \
+	  $(BIN)/python bench/bench_dashboard.py
+
+bench-swap: install-bench
+	$(BIN)/python bench/bench_swap.py
 
 # The decision layer's trade-off curve on the answer-quality dev sets (never on tests/data/holdout_final).
 tradeoff: install

@@ -134,8 +134,8 @@ class ErrorCopy(Copy):
 
 class Messages(BaseModel):
     """``knowledge/messages.yaml``. ``pages``, ``widget``, ``console`` and ``knowledge_page`` are the words of the
-    templates and
-    the scripts (the templates render with StrictUndefined and a test checks every key the scripts use)."""
+    templates and the scripts (the templates render with StrictUndefined and a test checks every key the scripts
+    use)."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -148,6 +148,7 @@ class Messages(BaseModel):
     widget: dict[str, str]
     console: dict[str, str]
     knowledge_page: dict[str, str]
+    dashboard: dict[str, Any]  # the support lead's dashboard (web/templates/dashboard.html, web/static/dashboard.js)
     chatter: list[str]
     handoff_words: list[str] = []  # from dialogue.yaml: "转人工", "找真人" … ask for a person, nothing else
     _chatter: re.Pattern[str] | None = PrivateAttr(None)

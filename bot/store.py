@@ -239,8 +239,20 @@ def _v5(conn: Connection) -> None:
         conn.execute(text("ALTER TABLE accounts ADD COLUMN knowledge_editor INTEGER NOT NULL DEFAULT 0"))
 
 
+def _v6(conn: Connection) -> None:
+    """The dashboard's indexes (bot/dashboard.py): conversations by start, and covering indexes of what it reads of
+    a conversation's messages, hand-overs and ratings."""
+    for name, table, columns in (
+        ("conversations_by_created", "conversations", "created_at, id, audience, resolved_by"),
+        ("messages_by_conversation_role", "messages", "conversation_id, role, id, kind, latency_ms"),
+        ("handoffs_by_conversation", "handoffs", "conversation_id, state, created_at"),
+        ("feedback_by_conversation", "feedback", "conversation_id, helpful"),
+    ):
+        conn.execute(text(f"CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"))
+
+
 # Each entry moves the schema one version up; the schema_version table records where a database stands.
-MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5]
+MIGRATIONS: list[Callable[[Connection], None]] = [_v1, _v2, _v3, _v4, _v5, _v6]
 
 
 def now() -> str:

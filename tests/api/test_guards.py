@@ -27,6 +27,9 @@ PUBLIC = {
     "/", "/provider", "/widget.js", "/faq", "/faq/{entry_id}", "/api/faq", "/api/faq/{entry_id}", "/api/chat",
     "/api/feedback", "/api/chat/waiting", "/api/chat/offline", "/api/csat", "/healthz", "/readyz", "/ws/chat",
     "/agent", "/agent/login", "/agent/logout",
+    # pages whose own check sends the signed-out to sign in and refuses an account without the permission
+    "/agent/knowledge", "/agent/dashboard",
+    "/vendor/echarts-{version}.min.js",  # the dashboard's chart library, served by the app (never a CDN)
     "/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/docs-static", "/static",
 }  # fmt: skip
 PROTECTED = ("/api/agent/", "/api/admin/", "/ws/agent")
