@@ -187,6 +187,7 @@ def test_the_knowledge_editor_permission_lets_an_agent_in_but_not_override(admin
     assert agent.get("/api/admin/inbox").status_code == 403
     assert agent.get("/agent/knowledge").status_code == 403
     assert 'id="knowledge-open"' not in agent.get("/agent").text
+    assert 'id="dashboard-open"' in admin.get("/agent").text and 'id="dashboard-open"' not in agent.get("/agent").text
     granted = admin.post("/api/agent/accounts/zhang", json={"knowledge_editor": True})
     assert granted.status_code == 200
     row = next(a for a in admin.get("/api/agent/accounts").json() if a["username"] == "zhang")
