@@ -221,19 +221,26 @@ def _distribution(conn: Any, values: Select[Any], ps: tuple[int, ...], edges: tu
     smallest ``v`` whose rank ``rn`` satisfies ``100·rn ≥ p·n``) and the histogram over ``edges`` (``v < edges[0]``,
     …, ``v ≥ edges[-1]``)."""
     sub = values.subquery()
+    grouped = select(sub.c.v, func.count().label("k")).group_by(sub.c.v).subquery()  # each value once: fewer to rank
     ranked = select(
-        sub.c.v,
-        func.row_number().over(order_by=sub.c.v).label("rn"),
-        func.count().over().label("n"),
+        grouped.c.v,
+        grouped.c.k,
+        func.sum(grouped.c.k).over(order_by=grouped.c.v).label("rn"),  # the rank of the value's last copy
+        func.sum(grouped.c.k).over().label("n"),
     ).subquery()
-    v = ranked.c.v
+    v, k = ranked.c.v, ranked.c.k
     picks = [func.min(case((ranked.c.rn * 100 >= p * ranked.c.n, v))) for p in ps]
     bounds = [None, *edges, None]
     buckets = [
-        func.count().filter(and_(*([v >= lo] if lo is not None else []), *([v < hi] if hi is not None else [])))
+        func.coalesce(
+            func.sum(
+                case((and_(*([v >= lo] if lo is not None else []), *([v < hi] if hi is not None else [])), k), else_=0)
+            ),
+            0,
+        )
         for lo, hi in pairwise(bounds)
     ]
-    row = conn.execute(select(func.count(), *picks, *buckets)).one()
+    row = conn.execute(select(func.coalesce(func.sum(k), 0), *picks, *buckets)).one()
     return int(row[0]), list(row[1 : 1 + len(ps)]), [int(k) for k in row[1 + len(ps) :]]
 
 
@@ -253,24 +260,20 @@ def _with_outcome(started: Any) -> tuple[Any, ColumnElement[str]]:
         .group_by(h.conversation_id)
         .subquery("people")
     )
-    last = (
-        select(m.conversation_id.label("cid"), func.max(m.id).label("last_id"))
-        .where(m.role == "bot", m.conversation_id.in_(select(started.c.cid)))
-        .group_by(m.conversation_id)
-        .subquery("last_bot")
+    last_kind = (  # one index probe per conversation (the covering index, newest bot reply first)
+        select(m.kind)
+        .where(m.conversation_id == started.c.cid, m.role == "bot")
+        .order_by(m.id.desc())
+        .limit(1)
+        .scalar_subquery()
     )
-    reply = messages.alias("last_reply")
-    joined = (
-        started.outerjoin(people, people.c.cid == started.c.cid)
-        .outerjoin(last, last.c.cid == started.c.cid)
-        .outerjoin(reply, reply.c.id == last.c.last_id)
-    )
+    joined = started.outerjoin(people, people.c.cid == started.c.cid)
     by_account = started.c.resolved_by.is_not(None) & ~started.c.resolved_by.startswith("auto:")
     outcome = case(
         ((people.c.people == 2) | by_account, "person"),
         (started.c.resolved_by == "auto:thumbs_up", "bot"),
         (people.c.people == 1, "abandoned"),
-        (reply.c.kind.in_(ANSWERED), "bot"),
+        (last_kind.in_(ANSWERED), "bot"),
         else_="abandoned",
     )
     return joined, outcome
@@ -295,10 +298,11 @@ class Dashboard:
             return builder(conn, f)
 
     def charts(self, f: DashboardFilter) -> dict[str, Chart]:
-        """Every chart (the outcome counts behind ``volume`` and ``outcomes`` are queried once)."""
+        """Every chart (the outcome counts behind ``volume`` and ``outcomes``, and the questions behind
+        ``top_questions`` and ``top_misses``, are queried once)."""
         with self.db.read() as conn:
             counts = self._by_outcome(conn, f)
-            done = {"volume": _volume_of(counts, f), "outcomes": _outcomes_of(counts)}
+            done = {"volume": _volume_of(counts, f), "outcomes": _outcomes_of(counts), **self._questions(conn, f)}
             return {name: done.get(name) or getattr(self, "_" + name)(conn, f) for name in self.CHARTS}
 
     # ------------------------------------------------------------------ conversations and outcomes
@@ -307,8 +311,8 @@ class Dashboard:
         """Per Beijing day: conversations ending as each of OUTCOMES."""
         started = _started(f)
         joined, outcome = _with_outcome(started)
-        label = outcome.label("outcome")
-        stmt = select(started.c.half, label, func.count()).select_from(joined).group_by(started.c.half, label)
+        each = select(started.c.half, outcome.label("outcome")).select_from(joined).subquery("each")
+        stmt = select(each.c.half, each.c.outcome, func.count()).group_by(each.c.half, each.c.outcome)  # decided once
         out: dict[str, list[int]] = {}
         for half, kind, n in conn.execute(stmt):
             out.setdefault(beijing_day(half), [0] * len(OUTCOMES))[OUTCOMES.index(kind)] += int(n)
@@ -437,30 +441,56 @@ class Dashboard:
 
     # ------------------------------------------------------------------ questions
 
-    def _questions(self, conn: Any, f: DashboardFilter, kinds: tuple[str, ...]) -> Chart:
+    def _questions(self, conn: Any, f: DashboardFilter, misses_only: bool = False) -> dict[str, Chart]:
+        """``top_questions`` and ``top_misses`` from one statement: the range's questions grouped once by text (with
+        how many were misses), each top ten picked by a rank over the groups, the totals by a sum over them."""
         started = _started(f)
         bot, user = messages.alias("b"), messages.alias("u")
-        asked = (
-            select(user.c.text.label("question"))
+        kinds = ("fallback",) if misses_only else QUESTION_KINDS
+        grouped = (
+            select(
+                user.c.text.label("question"),
+                func.count().label("n"),
+                func.count().filter(bot.c.kind == "fallback").label("missed"),
+            )
             .select_from(
                 started.join(bot, bot.c.conversation_id == started.c.cid).join(
                     user, and_(user.c.id == bot.c.id - 1, user.c.conversation_id == bot.c.conversation_id)
                 )
             )
             .where(bot.c.role == "bot", bot.c.kind.in_(kinds), user.c.role == "user")
-            .subquery("asked")
+            .group_by(user.c.text)
+            .subquery("grouped")
         )
-        n = func.count().label("n")
-        stmt = select(asked.c.question, n).group_by(asked.c.question).order_by(n.desc(), asked.c.question).limit(TOP)
-        total = int(conn.execute(select(func.count()).select_from(asked)).scalar() or 0)
-        rows: list[list[Any]] = [[str(q), int(k), _share(int(k), total)] for q, k in conn.execute(stmt)]
-        return Chart(["question", "count", "share"], rows, {"questions": total})
+        g = grouped.c
+        ranked = select(
+            g.question,
+            g.n,
+            g.missed,
+            func.row_number().over(order_by=(g.n.desc(), g.question)).label("q_rank"),
+            func.row_number().over(order_by=(g.missed.desc(), g.question)).label("m_rank"),
+            func.sum(g.n).over().label("q_total"),
+            func.sum(g.missed).over().label("m_total"),
+        ).subquery("ranked")
+        r = ranked.c
+        rows = conn.execute(select(ranked).where((r.q_rank <= TOP) | ((r.m_rank <= TOP) & (r.missed > 0)))).all()
+        q_total = int(rows[0].q_total) if rows else 0
+        m_total = int(rows[0].m_total) if rows else 0
+
+        def top(count: str, rank: str, total: int) -> Chart:
+            picked = sorted((row for row in rows if getattr(row, rank) <= TOP and getattr(row, count) > 0),
+                            key=lambda row: getattr(row, rank))  # fmt: skip
+            out: list[list[Any]] = [[str(x.question), int(getattr(x, count)), _share(int(getattr(x, count)), total)]
+                                    for x in picked]  # fmt: skip
+            return Chart(["question", "count", "share"], out, {"questions": total})
+
+        return {"top_questions": top("n", "q_rank", q_total), "top_misses": top("missed", "m_rank", m_total)}
 
     def _top_questions(self, conn: Any, f: DashboardFilter) -> Chart:
-        return self._questions(conn, f, QUESTION_KINDS)
+        return self._questions(conn, f)["top_questions"]
 
     def _top_misses(self, conn: Any, f: DashboardFilter) -> Chart:
-        return self._questions(conn, f, ("fallback",))
+        return self._questions(conn, f, misses_only=True)["top_misses"]
 
 
 def _volume_of(counts: dict[str, list[int]], f: DashboardFilter) -> Chart:

@@ -11,9 +11,11 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -136,3 +138,63 @@ def test_two_servers_share_conversations_queue_and_agent_messages(
         for p in (a, b):
             p.terminate()
             p.wait(timeout=20)
+
+
+def _admin(base: str) -> httpx.Client:
+    client = httpx.Client(base_url=base, timeout=60)
+    csrf = re.search(r'name="csrf" value="([^"]+)"', client.get("/agent").text)
+    assert csrf is not None
+    client.post("/agent/login", data={"username": "admin", "password": "server-admin-password", "csrf": csrf.group(1)})
+    token = re.search(r'name="csrf-token" content="([^"]+)"', client.get("/agent").text)
+    assert token is not None
+    client.headers["x-csrf-token"] = token.group(1)
+    return client
+
+
+def test_a_knowledge_change_accepted_on_one_server_reaches_the_other(
+    engine: AnswerEngine, real_index_dir: Path, tmp_path: Path, pg_url: str
+) -> None:
+    """Two machines on one PostgreSQL (+ Redis), each with its own live folder: the change checked and swapped in on
+    A is found in the database by B, which builds the same version and answers with it."""
+    strange = "紫金九号在哪儿看"  # a team's word for the orders page
+    golden = tmp_path / "golden.jsonl"
+    golden.write_text(json.dumps({"q": "镜像能下载到本地吗", "expect": "镜像如何下载？"}, ensure_ascii=False) + "\n",
+                      encoding="utf-8")  # fmt: skip
+    port_a, port_b = free_port(), free_port()
+    procs: list[Any] = []
+    clients: list[httpx.Client] = []
+    try:
+        shared = {"FAQBOT_DATABASE_URL": pg_url, "FAQBOT_REDIS_URL": need(REDIS, "redis"),
+                  "FAQBOT_GUARD_SETS": json.dumps([str(golden)]), "FAQBOT_KNOWLEDGE_POLL_SECONDS": "1"}  # fmt: skip
+        for name, port in (("a", port_a), ("b", port_b)):
+            live = str(tmp_path / f"live-{name}")
+            procs.append(serve(real_index_dir, tmp_path / f"{name}.sqlite3", port, FAQBOT_LIVE_DIR=live, **shared))
+        b = httpx.Client(base_url=f"http://127.0.0.1:{port_b}", timeout=60)
+        clients.append(b)
+        first = b.post("/api/chat", json={"message": strange}).json()
+        assert first["kind"] == "fallback", first
+
+        def ask_b() -> dict[str, Any]:  # one conversation, asked every few seconds (well inside the rate limits)
+            r = b.post("/api/chat", json={"message": strange, "session_id": first["session_id"]})
+            assert r.status_code == 200, r.text
+            return r.json()  # type: ignore[no-any-return]
+
+        admin = _admin(f"http://127.0.0.1:{port_a}")
+        clients.append(admin)
+        change = {"kind": "add_alternates", "entry_id": "view-orders", "texts": [strange]}
+        assert admin.post("/api/admin/knowledge/changes", json={"change": change}).status_code == 202
+        deadline = time.monotonic() + 900
+        while (job := admin.get("/api/admin/knowledge/job").json())["state"] == "running":
+            assert time.monotonic() < deadline, job
+            time.sleep(1)
+        assert job["state"] == "done", job
+        while (reply := ask_b())["kind"] != "faq":
+            assert time.monotonic() < deadline, reply
+            time.sleep(3)
+        assert reply["faq"]["id"] == "view-orders", reply
+    finally:
+        for c in clients:
+            c.close()
+        for p in procs:
+            p.terminate()
+            p.wait(timeout=30)
