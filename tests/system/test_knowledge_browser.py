@@ -145,6 +145,7 @@ def test_a_fallback_becomes_an_alternate_and_the_widget_answers_it_with_no_faile
 ) -> None:
     w = widget(browser, site)
     w.ask(STRANGE, kind="fallback")
+    w.page.screenshot(path=str(ARTIFACTS / "knowledge-widget-before.png"))
 
     page = knowledge_page(browser, site["base"])
     group = page.locator(".group", has=page.locator(".q", has_text=STRANGE))
@@ -170,9 +171,10 @@ def test_a_fallback_becomes_an_alternate_and_the_widget_answers_it_with_no_faile
     first.wait_for()
     assert "添加备选问法" in first.inner_text() and "蓝鲸七号是团队对订单页的叫法" in first.inner_text()
 
-    answer = widget(browser, site).ask(STRANGE, kind="faq")
+    after = widget(browser, site)
+    answer = after.ask(STRANGE, kind="faq")
     assert "下单后如何查看我的订单？" in answer.locator(".source").inner_text()
-    w.page.screenshot(path=str(ARTIFACTS / "knowledge-widget-answers.png"))
+    after.page.screenshot(path=str(ARTIFACTS / "knowledge-widget-answers.png"))
 
 
 def test_a_change_that_breaks_golden_questions_is_refused_with_the_list(
