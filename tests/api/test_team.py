@@ -79,7 +79,8 @@ def ids(page: dict[str, Any]) -> set[str]:
 def test_admin_manages_accounts_and_an_agent_cannot(app: FastAPI, admin: TestClient, team: dict[str, TestClient]
                                                     ) -> None:  # fmt: skip
     wang = team["wang"]
-    assert wang.get("/api/agent/me").json() == {"username": "wang", "display_name": "王小明", "role": "agent"}
+    assert wang.get("/api/agent/me").json() == {"username": "wang", "display_name": "王小明", "role": "agent",
+                                                  "knowledge_editor": False}  # fmt: skip
     assert wang.post("/api/agent/accounts", json={"username": "zhao", "display_name": "x"}).status_code == 403
     assert wang.get("/api/agent/accounts").status_code == 403
     again = admin.post("/api/agent/accounts", json={"username": "wang", "display_name": "another"})
