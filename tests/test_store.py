@@ -124,8 +124,11 @@ def test_a_version_2_database_gains_the_team_tables_and_keeps_its_conversations(
     db.commit()
     db.close()
     store = ConversationStore.open(path)
-    assert store.db.version == len(MIGRATIONS) == 4
+    assert store.db.version == len(MIGRATIONS) == 6
     assert [c.id for c in store.queue()] == ["old"] and store.messages("old")[0].text == "转人工"
+    assert store.create_account("li", "李", "agent", "x")  # v5 gave the old accounts table its permission column
+    li = store.account("li")
+    assert li is not None and li.knowledge_editor is False and not li.edits_knowledge
     store.take_over("old", "wang")
     store.resolve("old", "wang")
     assert store.queue() == [] and [c.id for c in store.search("转人工")] == ["old"]
