@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
+from bot.api.agent import console_context
 from bot.api.deps import AdminDep, MessagesDep, SettingsDep, StoreDep, current_admin, signed_in_account
 from bot.dashboard import Dashboard, DashboardFilter, parse_filter
 from bot.errors import NotFound, Unavailable
@@ -49,11 +50,10 @@ def dashboard_page(request: Request, settings: SettingsDep) -> Response:
     version = echarts_version(settings)
     if version is None:
         log.error("the dashboard's chart library is missing (%s): run `make web-deps`", settings.web_dir / ECHARTS)
-    me = {"username": account.username, "display_name": account.display_name, "role": account.role}
     return request.app.state.templates.TemplateResponse(
         request,
         "dashboard.html",
-        {"me": me, "charts": Dashboard.CHARTS,
+        {**console_context(request, account), "charts": Dashboard.CHARTS,
          "echarts_url": None if version is None else f"/vendor/echarts-{version}.min.js"},
     )  # fmt: skip
 
