@@ -4,13 +4,45 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from bot.engine import AnswerEngine
 from bot.settings import PROJECT_ROOT, Settings
 from bot.wiring import build_engine, open_storage
+
+POSTGRES = os.environ.get("FAQBOT_TEST_POSTGRES_URL")
+REDIS = os.environ.get("FAQBOT_TEST_REDIS_URL")
+
+
+def need(url: str | None, name: str) -> str:
+    """A backend's URL from the environment; without it the test fails (never skips), saying how to get it."""
+    if not url:
+        pytest.fail(
+            f"FAQBOT_TEST_{name.upper()}_URL is not set: run `make test` (it starts {name} on loopback), or "
+            "`make test-fast`, which leaves the backend tests out",
+            pytrace=False,
+        )
+    return url
+
+
+@pytest.fixture()
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema per test: the database is shared, so each test gets its own search_path."""
+    base = need(POSTGRES, "postgres")
+    schema = "t_" + uuid.uuid4().hex[:10]
+    admin = create_engine(base)
+    with admin.begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in base else "?"
+    yield f"{base}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture(scope="session")

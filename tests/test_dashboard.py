@@ -10,10 +10,8 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import re
 import shutil
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, date, datetime
@@ -25,7 +23,6 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import create_engine, text
 
 from bot.api import create_app
 from bot.dashboard import (
@@ -43,7 +40,6 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.store import Database
 from tests.helpers import login
 
-POSTGRES = os.environ.get("FAQBOT_TEST_POSTGRES_URL")
 ADMIN_PASSWORD = "admin-dashboard-password"
 AGENT_PASSWORD = "agent-dashboard-password"
 PG = pytest.param("postgresql", marks=[pytest.mark.backends, pytest.mark.integration])
@@ -51,26 +47,6 @@ HYPERLINK = '=HYPERLINK("http://evil.example/x","点我")'
 
 
 # ------------------------------------------------------------------ databases
-
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema per test (the pattern of tests/system/test_backends.py)."""
-    if not POSTGRES:
-        pytest.fail(
-            "FAQBOT_TEST_POSTGRES_URL is not set: run `make test` (it starts postgres on loopback), or "
-            "`make test-fast`, which leaves the backend tests out",
-            pytrace=False,
-        )
-    schema = "t_" + uuid.uuid4().hex[:10]
-    admin = create_engine(POSTGRES)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in POSTGRES else "?"
-    yield f"{POSTGRES}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", PG])

@@ -9,51 +9,22 @@ FAQBOT_TEST_REDIS_URL. Without them these tests fail, saying so (they never skip
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine, text
 from websockets.sync.client import connect
 
 from bot.engine import AnswerEngine
 from bot.store import MIGRATIONS, ConversationStore
+from tests.conftest import REDIS, need
 from tests.helpers import free_port, serve
 
 pytestmark = [pytest.mark.integration, pytest.mark.backends]
-POSTGRES = os.environ.get("FAQBOT_TEST_POSTGRES_URL")
-REDIS = os.environ.get("FAQBOT_TEST_REDIS_URL")
-
-
-def need(url: str | None, name: str) -> str:
-    if not url:
-        pytest.fail(
-            f"FAQBOT_TEST_{name.upper()}_URL is not set: run `make test` (it starts {name} on loopback), or "
-            "`make test-fast`, which leaves the backend tests out",
-            pytrace=False,
-        )
-    return url
-
-
-@pytest.fixture()
-def pg_url() -> Iterator[str]:
-    """A fresh PostgreSQL schema per test: the database is shared, so each test gets its own search_path."""
-    base = need(POSTGRES, "postgres")
-    schema = "t_" + uuid.uuid4().hex[:10]
-    admin = create_engine(base)
-    with admin.begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    sep = "&" if "?" in base else "?"
-    yield f"{base}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
