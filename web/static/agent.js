@@ -13,26 +13,8 @@
   var current = null, currentItem = null, items = {}, reads = {}, counts = { all: 0, mine: 0, unassigned: 0 };
   var view = "all", total = 0, PAGE = 50, canned = [], history = null, cited = null;
 
-  function say(name, values) {
-    return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
-  }
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text != null) n.textContent = text;
-    return n;
-  }
-  function api(method, path, body) {
-    return fetch(path, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(function (r) {
-      if (r.status === 401) { location.reload(); throw new Error("login"); }
-      return r.json().then(function (data) { if (!r.ok) throw new Error(data.message || r.status); return data; });
-    });
-  }
+  var say = window.ConsoleKit.sayer(T), el = window.ConsoleKit.el;  // console-kit.js, shared with knowledge.js
+  var api = window.ConsoleKit.client(csrf, function () { location.reload(); });  // signed out: the sign-in form
   function fail(e) { $("live").textContent = say("action_failed", { error: e.message }); }
 
   // Times in the browser's own time zone, with the date.

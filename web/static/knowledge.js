@@ -9,31 +9,13 @@
   var $ = function (id) { return document.getElementById(id); };
   var T = JSON.parse($("knowledge-copy").textContent);  // knowledge/messages.yaml → knowledge_page
   var ME = JSON.parse($("console-me").textContent);
-  var safeFragment = window.ConsoleKit.safeFragment;
+  var ConsoleKit = window.ConsoleKit, safeFragment = ConsoleKit.safeFragment;
   var entries = [], categories = [], byId = {}, current = null, last = null, polling = null, tab = "inbox";
 
-  function say(name, values) {
-    return String(T[name] || "").replace(/\{(\w+)\}/g, function (m, k) { return values && k in values ? String(values[k]) : m; });
-  }
-  function el(tag, cls, text) {
-    var n = document.createElement(tag);
-    if (cls) n.className = cls;
-    if (text != null) n.textContent = text;
-    return n;
-  }
+  var say = ConsoleKit.sayer(T), el = ConsoleKit.el;
+  var api = ConsoleKit.client(csrf, function () { location.href = "/agent"; });
   function button(label, cls, fn) {
     var b = el("button", cls, label); b.type = "button"; b.addEventListener("click", fn); return b;
-  }
-  function api(method, path, body) {
-    return fetch(path, {
-      method: method,
-      credentials: "same-origin",
-      headers: { "content-type": "application/json", "x-csrf-token": csrf },
-      body: body ? JSON.stringify(body) : undefined,
-    }).then(function (r) {
-      if (r.status === 401) { location.href = "/agent"; throw new Error("login"); }
-      return r.json().then(function (data) { if (!r.ok) throw new Error((data && data.message) || r.status); return data; });
-    });
   }
   function lines(text) {
     return String(text || "").split("\n").map(function (t) { return t.trim(); }).filter(Boolean);
